@@ -1,0 +1,35 @@
+"""Worker commands (inside the container):
+
+  python -m vlmrun_worker env                     print the environment's versions as JSON
+  python -m vlmrun_worker make-tiny RECIPE OUT    build a tiny random-weight model from a config
+  torchrun ... -m vlmrun_worker run JOB.json      data-parallel inference for one (model, benchmark) job
+"""
+import json
+import sys
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    cmd, args = argv[0], argv[1:]
+    if cmd == "env":
+        from .envinfo import environment
+
+        print(json.dumps(environment()))
+        return 0
+    if cmd == "make-tiny" and len(args) == 2:
+        from .tiny import make
+
+        make(args[0], args[1])
+        return 0
+    if cmd == "run" and len(args) == 1:
+        from .run import main_guarded
+
+        return main_guarded(args[0])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

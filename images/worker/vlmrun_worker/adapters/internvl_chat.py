@@ -1,0 +1,90 @@
+"""InternVL2-style chat models, loaded with trust_remote_code and driven through their own chat() API.
+
+Inputs as VLMEvalKit's InternVLChat gives them for Y/N benchmarks such as MME: the prompt is
+'<image>\\n' + question + ' Answer the question using a single word or phrase.'; the image is tiled
+dynamically into 448px tiles (at most 6, plus a 448px thumbnail when there is more than one tile), each
+resized bicubic and normalised with ImageNet mean/std; greedy decoding.
+"""
+from __future__ import annotations
+
+from .base import dtype_kwargs, greedy_kwargs, question_text
+
+IMAGE_SIZE = 448
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+def build_prompt(question: str, spec: dict) -> str:
+    return "<image>\n" + question_text(question, spec)
+
+
+def target_grid(width: int, height: int, max_num: int, min_num: int = 1, image_size: int = IMAGE_SIZE):
+    """InternVL's choice of tile grid (columns, rows): the closest aspect ratio among grids of
+    min_num..max_num tiles (ascending tile count); on an exact tie a larger grid wins only when the
+    image has more than half of that grid's pixels."""
+    ratios = sorted({(i, j) for n in range(min_num, max_num + 1) for i in range(1, n + 1)
+                     for j in range(1, n + 1) if min_num <= i * j <= max_num}, key=lambda r: r[0] * r[1])
+    aspect = width / height
+    best_diff, best = float("inf"), (1, 1)
+    area = width * height
+    for r in ratios:
+        diff = abs(aspect - r[0] / r[1])
+        if diff < best_diff:
+            best_diff, best = diff, r
+        elif diff == best_diff and area > 0.5 * image_size * image_size * r[0] * r[1]:
+            best = r
+    return best
+
+
+def tile_image(image, max_num: int = 6, use_thumbnail: bool = True, image_size: int = IMAGE_SIZE) -> list:
+    cols, rows = target_grid(image.width, image.height, max_num, 1, image_size)
+    resized = image.resize((image_size * cols, image_size * rows))
+    tiles = []
+    for k in range(cols * rows):
+        x, y = (k % cols) * image_size, (k // cols) * image_size
+        tiles.append(resized.crop((x, y, x + image_size, y + image_size)))
+    if use_thumbnail and len(tiles) != 1:
+        tiles.append(image.resize((image_size, image_size)))
+    return tiles
+
+
+def pixel_values(image, max_num: int, dtype, image_size: int = IMAGE_SIZE):
+    """Tiles as a (n, 3, 448, 448) tensor: bicubic resize, scale to [0, 1], ImageNet normalisation."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    mean = np.array(MEAN, dtype=np.float32)[:, None, None]
+    std = np.array(STD, dtype=np.float32)[:, None, None]
+    arrs = []
+    for t in tile_image(image.convert("RGB"), max_num=max_num, image_size=image_size):
+        t = t.resize((image_size, image_size), Image.BICUBIC)
+        a = np.asarray(t, dtype=np.float32).transpose(2, 0, 1) / 255.0
+        arrs.append((a - mean) / std)
+    return torch.from_numpy(np.stack(arrs)).to(dtype)
+
+
+class Adapter:
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        from transformers import AutoModel, AutoTokenizer
+
+        self.spec, self.device = spec, device
+        kw = dtype_kwargs(spec.get("dtype", "bfloat16"), device)
+        self.dtype = next(iter(kw.values()))
+        self.model = AutoModel.from_pretrained(model_dir, trust_remote_code=True, low_cpu_mem_usage=True, **kw)
+        self.model.to(device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True, use_fast=False)
+        self.max_num = int((spec.get("processor") or {}).get("max_num", 6))
+        self.gen = greedy_kwargs(spec)
+
+    def generate(self, samples) -> list[str]:
+        import torch
+
+        pv = [pixel_values(s.image, self.max_num, self.dtype) for s in samples]
+        prompts = [build_prompt(s.question, self.spec) for s in samples]
+        with torch.inference_mode():
+            if len(samples) == 1:
+                return [self.model.chat(self.tokenizer, pv[0].to(self.device), prompts[0], dict(self.gen))]
+            return list(self.model.batch_chat(self.tokenizer, torch.cat(pv).to(self.device),
+                                              num_patches_list=[p.shape[0] for p in pv], questions=prompts,
+                                              generation_config=dict(self.gen)))

@@ -1,0 +1,122 @@
+"""torchrun entry: each rank takes a strided share of the unfinished rows and appends its predictions."""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from .data import decode_image, read_rows
+from .envinfo import environment
+from .events import emit
+from .shards import ShardWriter, my_share, read_records
+
+
+class Sample:
+    __slots__ = ("index", "question", "image")
+
+    def __init__(self, index, question, image):
+        self.index, self.question, self.image = index, question, image
+
+
+def _prefetch(rows, batch_size, depth=2):
+    """Decode images for the next batches in a background thread while the model works."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+
+    def produce():
+        try:
+            for i in range(0, len(rows), batch_size):
+                q.put([Sample(r.index, r.question, decode_image(r.image_b64)) for r in rows[i:i + batch_size]])
+        except BaseException as e:  # surfaced in the consumer
+            q.put(e)
+        q.put(None)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while True:
+        item = q.get()
+        if item is None:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def run(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text())
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+
+    import torch
+    import torch.distributed as dist
+
+    use_cuda = job.get("device") == "cuda"
+    if use_cuda and not torch.cuda.is_available():
+        emit("error", rank=rank, message="GPUs were requested but torch sees no CUDA device in the container")
+        return 3
+    device = f"cuda:{local_rank}" if use_cuda else "cpu"
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+    if world > 1:
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+
+    out = Path(job["out_dir"])
+    pred_dir = out / "shards"
+    rows = read_rows(job["data"])
+    if job.get("limit"):
+        rows = rows[: job["limit"]]
+    done = set(read_records(pred_dir))
+    share = set(my_share([r.index for r in rows], done, rank, world))
+    mine = [r for r in rows if r.index in share]
+    emit("start", rank=rank, world=world, total=len(rows), already_done=len(done & {r.index for r in rows}),
+         todo=len(mine), device=device)
+
+    timings = {"load_s": 0.0, "infer_s": 0.0, "samples": 0}
+    if mine:
+        from .adapters import load_adapter
+
+        t0 = time.monotonic()
+        adapter = load_adapter(job["adapter"], job["model_dir"], job["model"], device)
+        timings["load_s"] = time.monotonic() - t0
+        emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
+        t1 = time.monotonic()
+        with ShardWriter(pred_dir, rank) as writer:
+            for batch in _prefetch(mine, int(job.get("batch_size", 1))):
+                preds = adapter.generate(batch)
+                for s, p in zip(batch, preds):
+                    writer.write({"index": s.index, "prediction": p})
+                timings["samples"] += len(batch)
+                emit("progress", rank=rank, n=len(batch))
+        timings["infer_s"] = time.monotonic() - t1
+
+    if world > 1:
+        dist.barrier()
+    report = {"rank": rank, "world": world, "device": device, **timings}
+    (out / "ranks").mkdir(parents=True, exist_ok=True)
+    tmp = out / "ranks" / f".rank{rank}.json.tmp"
+    tmp.write_text(json.dumps(report))
+    os.replace(tmp, out / "ranks" / f"rank{rank}.json")
+    if rank == 0:
+        env = environment()
+        env["nproc"] = world
+        env["device"] = device
+        try:
+            env["pip_freeze"] = Path("/opt/vlmrun/pip-freeze.txt").read_text().splitlines()
+        except OSError:
+            env["pip_freeze"] = None
+        emit("env", **env)
+    emit("finished", rank=rank, **{k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()})
+    if world > 1:
+        dist.destroy_process_group()
+    return 0
+
+
+def main_guarded(job_path: str) -> int:
+    try:
+        return run(job_path)
+    except Exception as e:
+        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
+        traceback.print_exc()
+        return 1

@@ -1,0 +1,61 @@
+"""Prediction shards: each rank appends one JSON line per finished sample and flushes it.
+
+A process killed mid-write leaves at most one torn last line; readers skip it and writers start on a fresh
+line, so nothing finished is ever lost and the next run redoes only what is missing, whatever its world size.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+SHARD_GLOB = "rank*.jsonl"
+
+
+def read_records(pred_dir: Path) -> dict[str, dict]:
+    """All finished predictions in a shard folder, by index (a later duplicate wins)."""
+    out: dict[str, dict] = {}
+    for shard in sorted(Path(pred_dir).glob(SHARD_GLOB)):
+        with open(shard, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # a torn line from a killed writer
+                if isinstance(rec, dict) and "index" in rec and "prediction" in rec:
+                    out[str(rec["index"])] = rec
+    return out
+
+
+def my_share(indices: list[str], done: set[str], rank: int, world: int) -> list[str]:
+    """The indices this rank still has to do: unfinished ones, strided by rank."""
+    todo = [i for i in indices if i not in done]
+    return todo[rank::world]
+
+
+class ShardWriter:
+    def __init__(self, pred_dir: Path, rank: int):
+        Path(pred_dir).mkdir(parents=True, exist_ok=True)
+        self.path = Path(pred_dir) / f"rank{rank}.jsonl"
+        self._f = open(self.path, "a+b")
+        self._f.seek(0, os.SEEK_END)
+        if self._f.tell() > 0:
+            self._f.seek(-1, os.SEEK_END)
+            if self._f.read(1) != b"\n":
+                self._f.write(b"\n")  # close off a torn line left by a killed run
+        self._f.flush()
+
+    def write(self, record: dict) -> None:
+        self._f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

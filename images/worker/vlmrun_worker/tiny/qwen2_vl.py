@@ -1,0 +1,43 @@
+"""Tiny Qwen2-VL: the real Qwen2VLForConditionalGeneration and Qwen2VLProcessor, random weights."""
+from ._tokenizer import byte_level_tokenizer, version_tuple
+
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+           "<|image_pad|>", "<|video_pad|>"]
+# Qwen2-VL's chat layout, reduced to what image + text turns need.
+CHAT_TEMPLATE = (
+    "{% for m in messages %}"
+    "{% if loop.first and m['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ m['role'] }}\n"
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def make(out_dir):
+    import torch
+    import transformers
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor
+
+    tok = byte_level_tokenizer(SPECIAL, CHAT_TEMPLATE, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
+    text = dict(vocab_size=len(tok) + 8, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]})
+    vision = dict(depth=2, embed_dim=32, hidden_size=64, num_heads=4, mlp_ratio=2, patch_size=14,
+                  spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
+    tokens = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+                  vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+                  bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    if version_tuple() >= (5, 0):
+        cfg = Qwen2VLConfig(text_config=text, vision_config=vision, **tokens)
+    else:  # 4.x: the text settings sit at the top level
+        cfg = Qwen2VLConfig(**text, vision_config=vision, **tokens)
+    torch.manual_seed(0)
+    Qwen2VLForConditionalGeneration(cfg).save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    proc_kw = dict(image_processor=Qwen2VLImageProcessor(), tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    if hasattr(transformers, "Qwen2VLVideoProcessor"):  # needed explicitly from transformers 4.57 on
+        proc_kw["video_processor"] = transformers.Qwen2VLVideoProcessor()
+    Qwen2VLProcessor(**proc_kw).save_pretrained(out_dir)

@@ -1,0 +1,131 @@
+"""Benchmark data on the host: find the TSV, check it, and build MME-format TSVs from question lists."""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import sys
+from pathlib import Path
+
+from .errors import VlmrunError
+from .manifest import Benchmark
+from .paths import lmu_data_dir, project_root
+
+csv.field_size_limit(sys.maxsize)
+
+MME_PERCEPTION = ["existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark",
+                  "artwork", "OCR"]
+MME_REASONING = ["commonsense_reasoning", "numerical_calculation", "text_translation", "code_reasoning"]
+TSV_COLUMNS = ["index", "image", "image_path", "question", "answer", "category"]
+
+
+def md5_file(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bench_file(bench: Benchmark, root: Path | None = None, verify: bool = True) -> Path:
+    """The benchmark's TSV on this host, checked against the manifest's md5."""
+    if bench.bundled:
+        path = (root or project_root()) / bench.file
+    else:
+        path = lmu_data_dir() / bench.file
+    if not path.is_file():
+        where = f"download {bench.url} (md5 {bench.md5}) to {path}" if bench.url else f"put it at {path}"
+        raise VlmrunError(f"data file for {bench.name} not found: {where} (or set $LMUData to the folder holding it)")
+    if verify and bench.md5:
+        got = md5_file(path)
+        if got != bench.md5:
+            raise VlmrunError(f"data file {path} has md5 {got}, the {bench.name} manifest expects {bench.md5}: "
+                              "the file is damaged or a different version; download it again")
+    return path
+
+
+def read_tsv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def write_tsv(rows: list[dict], path: Path, columns: list[str]) -> None:
+    """Write a TSV atomically (VLMEvalKit's files are plain tab-separated text, no quoting)."""
+    lines = ["\t".join(columns)]
+    for r in rows:
+        cells = [str(r.get(c, "")) for c in columns]
+        for c, cell in zip(columns, cells):
+            if "\t" in cell or "\n" in cell:
+                raise VlmrunError(f"row {r.get('index')}: column {c} holds a tab or newline, which a TSV cannot")
+        lines.append("\t".join(cells))
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_mme_questions(questions_dir: Path) -> list[dict]:
+    """MME's official question lists: one file per subtask, lines 'image<TAB>question<TAB>answer'."""
+    out = []
+    for category in MME_PERCEPTION + MME_REASONING:
+        path = Path(questions_dir) / f"{category}.txt"
+        if not path.is_file():
+            raise VlmrunError(f"MME question list {path} is missing")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) < 3:
+                raise VlmrunError(f"{path}:{n}: expected 'image<TAB>question<TAB>answer'")
+            out.append({"category": category, "image_name": parts[0], "question": parts[1].strip(),
+                        "answer": parts[2].strip()})
+    return out
+
+
+def synthetic_image(seed_text: str, size=(160, 120)) -> str:
+    """A small generated JPEG (base64) standing in for a real MME image."""
+    from PIL import Image, ImageDraw
+
+    digest = hashlib.sha256(seed_text.encode()).digest()
+    img = Image.new("RGB", size, tuple(digest[:3]))
+    draw = ImageDraw.Draw(img)
+    for k in range(4):
+        x0, y0 = digest[3 + k] % size[0], digest[7 + k] % size[1]
+        draw.rectangle([x0, y0, x0 + 20 + digest[11 + k] % 40, y0 + 15 + digest[15 + k] % 30],
+                       fill=tuple(digest[19 + 3 * k: 22 + 3 * k]))
+    draw.text((4, size[1] - 14), seed_text[:26], fill=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=80)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def build_mme_tsv(questions_dir: Path, out: Path, per_category: int | None = None) -> int:
+    """Write an MME-format TSV (VLMEvalKit layout) with generated images; `per_category` keeps the first
+    N images of each subtask (both questions of each). Returns the number of rows."""
+    questions = read_mme_questions(questions_dir)
+    images_per_category: dict[str, list[str]] = {}
+    for q in questions:
+        names = images_per_category.setdefault(q["category"], [])
+        if q["image_name"] not in names:
+            names.append(q["image_name"])
+    kept = {(c, n) for c, names in images_per_category.items() for n in names[:per_category]}
+    rows, first_index = [], {}
+    for q in questions:
+        key = (q["category"], q["image_name"])
+        if key not in kept:
+            continue
+        idx = str(len(rows))
+        if key in first_index:
+            image = first_index[key]  # VLMEvalKit: a later row of the same image holds the first row's index
+        else:
+            first_index[key] = idx
+            image = synthetic_image(f"{q['category']}/{q['image_name']}")
+        rows.append({"index": idx, "image": image, "image_path": f"{q['category']}/{q['image_name']}",
+                     "question": q["question"], "answer": q["answer"], "category": q["category"]})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_tsv(rows, out, TSV_COLUMNS)
+    return len(rows)

@@ -1,0 +1,324 @@
+"""Images: one pinned environment per (family, flavour), built from a host-side wheelhouse.
+
+An image holds the environment only (Python venv from the family's lock file). Its tag is a hash of
+everything that goes into it -- Dockerfile, lock file, base image id, build arguments -- so an unchanged
+image is never rebuilt, and upgrading vlmrun (whose worker is mounted at run time) never forces a rebuild.
+
+Builds need no registry and no network inside the build: the wheels are resolved and downloaded on the
+host (`pip download`, using the host's pip configuration), served to the build over the loopback
+interface and installed with `pip install --no-index --require-hashes`.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from . import __version__
+from .errors import VlmrunError
+from .manifest import Catalogue, Family
+from .paths import cache_dir
+
+LABEL_PREFIX = "io.vlmrun"
+LOCAL_BASE = "vlmrun/base:bookworm-py311"
+Log = Callable[[str], None]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class ImageSpec:
+    """Everything that defines one image; the tag is derived from it."""
+
+    family: str
+    flavour: str
+    python: str
+    dockerfile: Path
+    lock: Path
+    base: str
+    base_id: str
+    build_args: dict = field(default_factory=dict)
+
+    @property
+    def lock_sha256(self) -> str:
+        return sha256_file(self.lock)
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        for part in (self.dockerfile.read_bytes(), self.lock.read_bytes(), self.base_id.encode(),
+                     repr(sorted(self.all_build_args.items())).encode()):
+            h.update(hashlib.sha256(part).digest())
+        return h.hexdigest()
+
+    @property
+    def all_build_args(self) -> dict:
+        return {"BASE_IMAGE": self.base, "PYTHON_VERSION": self.python, **self.build_args}
+
+    @property
+    def repository(self) -> str:
+        return f"vlmrun/{self.family}"
+
+    @property
+    def tag(self) -> str:
+        return f"{self.repository}:{self.flavour}-{self.content_hash[:12]}"
+
+    def labels(self) -> dict:
+        return {
+            "org.opencontainers.image.title": f"vlmrun {self.family} ({self.flavour})",
+            "org.opencontainers.image.description": "pinned Python environment for vision-language model evaluation",
+            "org.opencontainers.image.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "org.opencontainers.image.version": self.content_hash[:12],
+            "org.opencontainers.image.base.name": self.base,
+            "org.opencontainers.image.vendor": "vlmrun",
+            f"{LABEL_PREFIX}.family": self.family,
+            f"{LABEL_PREFIX}.flavour": self.flavour,
+            f"{LABEL_PREFIX}.python": self.python,
+            f"{LABEL_PREFIX}.lock-sha256": self.lock_sha256,
+            f"{LABEL_PREFIX}.base-id": self.base_id,
+            f"{LABEL_PREFIX}.spec-hash": self.content_hash,
+            f"{LABEL_PREFIX}.built-by": __version__,
+        }
+
+
+# ---------------------------------------------------------------------------------------------- locks
+
+_WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+
+
+def parse_wheel_name(filename: str) -> tuple[str, str]:
+    m = _WHEEL_RE.match(filename)
+    if not m:
+        raise VlmrunError(f"not a wheel file name: {filename}")
+    return m.group("name").replace("_", "-").lower(), m.group("version")
+
+
+def lock_lines(wheels: list[Path]) -> list[str]:
+    lines = []
+    for w in sorted(wheels, key=lambda p: parse_wheel_name(p.name)[0]):
+        name, version = parse_wheel_name(w.name)
+        lines.append(f"{name}=={version} \\\n    --hash=sha256:{sha256_file(w)}")
+    return lines
+
+
+def pip_download(args: list[str], dest: Path, log: Log) -> None:
+    """Run the host's pip (its configuration: index, proxy CA, local wheel folders)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--only-binary=:all:",
+           "-d", str(dest), *args]
+    log(f"$ {' '.join(cmd)}")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        tail = [l for l in proc.stdout.splitlines() if l.strip() and "is ignored" not in l][-3:]
+        raise VlmrunError("pip download failed on the host: " + " | ".join(tail))
+
+
+def write_lock(family: Family, flavour: str, root: Path, log: Log) -> Path:
+    """Resolve the flavour's top-level requirements on the host and write the pinned, hashed lock."""
+    spec = family.flavours[flavour]
+    if not spec.requirements:
+        raise VlmrunError(f"family {family.name} flavour {flavour} lists no requirements to lock")
+    with tempfile.TemporaryDirectory(prefix="vlmrun-lock-") as tmp:
+        pip_download(list(spec.requirements), Path(tmp), log)
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        header = [f"# Lock for image family {family.name}, flavour {flavour} (Python {family.python}).",
+                  "# Generated by `vlmrun images lock`; edit the requirements in the family manifest, not this file.",
+                  *[f"#   {r}" for r in spec.requirements]]
+        out = root / spec.lock
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(out, "\n".join(header + lock_lines(wheels)) + "\n")
+    return out
+
+
+def fill_wheelhouse(lock: Path, wheelhouse: Path, log: Log) -> None:
+    """Download exactly the locked wheels (hash-checked) into the wheelhouse; present ones are reused."""
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    pip_download(["--no-deps", "--require-hashes", "-r", str(lock)], wheelhouse, log)
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve a folder on the loopback interface (the build reaches it with host networking)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # noqa: D102 - the build log shows what pip fetched
+        pass
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------- base
+
+
+def make_local_base(client, name: str = LOCAL_BASE, log: Log = print) -> str:
+    """Make a Debian bookworm + Python 3.11 base with debootstrap and import it (no registry needed)."""
+    if os.geteuid() != 0:
+        raise VlmrunError(f"base image {name} is missing and making it needs root: run `sudo vlmrun images base`")
+    if not shutil.which("debootstrap"):
+        raise VlmrunError(f"base image {name} is missing and debootstrap is not installed: "
+                          "run `apt-get install -y debootstrap`, then `vlmrun images base`")
+    with tempfile.TemporaryDirectory(prefix="vlmrun-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        cmd = ["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs)]
+        mirror = os.environ.get("VLMRUN_DEBIAN_MIRROR")
+        if mirror:
+            cmd.append(mirror)
+        log(f"$ {' '.join(cmd)}")
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            raise VlmrunError("debootstrap failed: " + " | ".join(proc.stdout.strip().splitlines()[-2:]))
+        shutil.rmtree(rootfs / "var" / "cache" / "apt" / "archives", ignore_errors=True)
+        log(f"importing {rootfs} as {name}")
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        repo, _, tag = name.partition(":")
+        try:
+            result = client.api.import_image_from_stream(
+                tar.stdout, repository=repo, tag=tag or "latest",
+                changes=['ENV LANG=C.UTF-8', 'CMD ["python3"]'])
+        finally:
+            tar.stdout.close()
+            tar.wait()
+        if tar.returncode != 0:
+            raise VlmrunError(f"tar of {rootfs} failed")
+    log(f"made base image {name}: {str(result).strip()[:120]}")
+    return client.images.get(name).id
+
+
+def base_image_id(client, family: Family, flavour: str, make_missing: bool, log: Log) -> str:
+    import docker.errors
+
+    spec = family.flavours[flavour]
+    try:
+        return client.images.get(spec.base).id
+    except docker.errors.ImageNotFound:
+        pass
+    if spec.local_base and make_missing:
+        log(f"base image {spec.base} not found; making it locally (debootstrap, about a minute)")
+        return make_local_base(client, spec.base, log)
+    hint = "run `vlmrun images base`" if spec.local_base else f"load it with `docker load` or pull {spec.base} where a registry is reachable"
+    raise VlmrunError(f"base image {spec.base} for {family.name}/{flavour} not found: {hint}")
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def image_spec(cat: Catalogue, family_name: str, flavour: str, base_id: str) -> ImageSpec:
+    fam = cat.family(family_name)
+    if flavour not in fam.flavours:
+        raise VlmrunError(f"family {family_name} has no '{flavour}' flavour; it has: {', '.join(fam.flavours)}")
+    spec = fam.flavours[flavour]
+    lock = cat.root / spec.lock
+    if not lock.is_file():
+        raise VlmrunError(f"lock file {spec.lock} is missing: run `vlmrun images lock {family_name} --flavour {flavour}`")
+    return ImageSpec(family=fam.name, flavour=flavour, python=fam.python, dockerfile=cat.root / fam.dockerfile,
+                     lock=lock, base=spec.base, base_id=base_id)
+
+
+@dataclass
+class ImageResult:
+    spec: ImageSpec
+    tag: str
+    id: str
+    built: bool
+    seconds: float = 0.0
+
+
+def find_image(client, spec: ImageSpec) -> Optional[str]:
+    import docker.errors
+
+    try:
+        return client.images.get(spec.tag).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def ensure_image(client, cat: Catalogue, family_name: str, flavour: str, log: Log = print,
+                 make_base: bool = True) -> ImageResult:
+    """Find the image for (family, flavour) or build it. Never rebuilds an unchanged image."""
+    import time
+
+    fam = cat.family(family_name)
+    if flavour not in fam.flavours:
+        raise VlmrunError(f"family {family_name} has no '{flavour}' flavour; it has: {', '.join(fam.flavours)}")
+    base_id = base_image_id(client, fam, flavour, make_base, log)
+    spec = image_spec(cat, family_name, flavour, base_id)
+    existing = find_image(client, spec)
+    if existing:
+        return ImageResult(spec, spec.tag, existing, built=False)
+    t0 = time.monotonic()
+    wheelhouse = cache_dir() / "wheelhouse"
+    log(f"building {spec.tag} (wheels resolved on the host into {wheelhouse})")
+    fill_wheelhouse(spec.lock, wheelhouse, log)
+    image_id = build_image(client, spec, wheelhouse, log)
+    return ImageResult(spec, spec.tag, image_id, built=True, seconds=time.monotonic() - t0)
+
+
+def build_image(client, spec: ImageSpec, wheelhouse: Path, log: Log) -> str:
+    import docker.errors
+
+    with tempfile.TemporaryDirectory(prefix="vlmrun-build-") as ctx, serve_folder(wheelhouse) as url:
+        shutil.copy(spec.dockerfile, Path(ctx) / "Dockerfile")
+        shutil.copy(spec.lock, Path(ctx) / "lock.txt")
+        args = {**spec.all_build_args, "WHEELHOUSE_URL": url}
+        image_id = None
+        try:
+            stream = client.api.build(path=ctx, tag=spec.tag, buildargs=args, labels=spec.labels(),
+                                      network_mode="host", rm=True, forcerm=True, decode=True, pull=False)
+            for chunk in stream:
+                if "stream" in chunk:
+                    for line in chunk["stream"].splitlines():
+                        if line.strip():
+                            log(line)
+                if "error" in chunk:
+                    raise VlmrunError(f"building {spec.tag} failed: {chunk['error'].strip().splitlines()[-1]}")
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+        except docker.errors.APIError as e:
+            raise VlmrunError(f"building {spec.tag} failed: {e.explanation or e}") from None
+    return image_id or client.images.get(spec.tag).id
+
+
+def list_images(client) -> list[dict]:
+    rows = []
+    for img in client.images.list(filters={"label": f"{LABEL_PREFIX}.family"}):
+        labels = img.labels or {}
+        rows.append({
+            "family": labels.get(f"{LABEL_PREFIX}.family", ""),
+            "flavour": labels.get(f"{LABEL_PREFIX}.flavour", ""),
+            "tags": ", ".join(img.tags) or "<none>",
+            "id": img.short_id.split(":")[-1],
+            "size_mb": round(img.attrs.get("Size", 0) / 1e6),
+            "created": labels.get("org.opencontainers.image.created", ""),
+        })
+    return sorted(rows, key=lambda r: (r["family"], r["flavour"], r["created"]))

@@ -1,0 +1,190 @@
+"""The catalogue: image families, models and benchmarks, read from manifests/*.yaml and validated.
+
+Adding a model is adding a YAML file. Every schema error names the file, the field and what is allowed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import VlmrunError
+from .paths import project_root
+
+FLAVOURS = ("cpu", "cuda")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Flavour(_Strict):
+    base: str = Field(description="base image (a build argument); must provide python3 with venv")
+    lock: str = Field(description="pinned lock file with hashes, relative to the project root")
+    requirements: list[str] = Field(default_factory=list, description="top-level pins the lock is resolved from")
+    local_base: bool = Field(False, description="the base is made locally by `vlmrun images base`")
+
+
+class Family(_Strict):
+    name: str
+    description: str = ""
+    python: str
+    dockerfile: str
+    flavours: dict[Literal["cpu", "cuda"], Flavour]
+    source_file: Optional[str] = Field(None, exclude=True)
+
+    @field_validator("flavours")
+    @classmethod
+    def _has_cpu(cls, v):
+        if "cpu" not in v:
+            raise ValueError("a family needs a 'cpu' flavour (tests, demo and CI run it)")
+        return v
+
+
+class Source(_Strict):
+    hub: Optional[str] = Field(None, description="HuggingFace repo id")
+    revision: Optional[str] = None
+    tiny: Optional[str] = Field(None, description="recipe of a tiny random-weight model built at first use")
+    trust_remote_code: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if bool(self.hub) == bool(self.tiny):
+            raise ValueError("give exactly one of 'hub' (a HuggingFace repo id) or 'tiny' (a tiny-model recipe)")
+        return self
+
+
+class Generation(_Strict):
+    max_new_tokens: int = Field(64, gt=0)
+    do_sample: Literal[False] = False  # greedy decoding, as VLMEvalKit runs these benchmarks
+
+
+class Prompt(_Strict):
+    suffix: str = ""
+    system: Optional[str] = None
+
+
+class Reference(_Strict):
+    bench: str
+    scores: dict[str, float]
+    source: str
+
+
+class Model(_Strict):
+    name: str
+    family: str
+    adapter: str
+    source: Source
+    dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
+    processor: dict[str, Any] = Field(default_factory=dict)
+    prompt: Prompt = Field(default_factory=Prompt)
+    generation: Generation = Field(default_factory=Generation)
+    batch_size: int = Field(1, gt=0)
+    description: str = ""
+    references: list[Reference] = Field(default_factory=list)
+    source_file: Optional[str] = Field(None, exclude=True)
+
+
+class Benchmark(_Strict):
+    name: str
+    type: Literal["yorn"]
+    scorer: Literal["mme"]
+    file: str = Field(description="TSV file name in $LMUData, or a path relative to the project root with 'bundled'")
+    bundled: bool = False
+    url: Optional[str] = None
+    md5: Optional[str] = None
+    rows: Optional[int] = Field(None, gt=0)
+    description: str = ""
+    source_file: Optional[str] = Field(None, exclude=True)
+
+
+def available_adapters(root: Path | None = None) -> list[str]:
+    """Adapters are modules of the worker package; a new file there is a new adapter."""
+    root = root or project_root()
+    d = root / "images" / "worker" / "vlmrun_worker" / "adapters"
+    return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_") and p.stem != "base")
+
+
+def available_tiny_recipes(root: Path | None = None) -> list[str]:
+    root = root or project_root()
+    d = root / "images" / "worker" / "vlmrun_worker" / "tiny"
+    return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_"))
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field (check its spelling)"
+    elif first["type"] == "missing":
+        msg = "required field is missing"
+    elif first["type"] == "literal_error":
+        msg = msg.replace("Input should be", "must be")
+    return f"invalid manifest {path}: field '{loc}': {msg}"
+
+
+def _load(cls, path: Path):
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise VlmrunError(f"invalid manifest {path}:{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise VlmrunError(f"invalid manifest {path}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        obj = cls.model_validate(data)
+    except ValidationError as e:
+        raise VlmrunError(_describe(e, path)) from None
+    if obj.name != path.stem:
+        raise VlmrunError(f"invalid manifest {path}: field 'name': '{obj.name}' must match the file name '{path.stem}'")
+    obj.source_file = str(path)
+    return obj
+
+
+class Catalogue:
+    """All manifests of a project root, cross-checked."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = (root or project_root()).resolve()
+        mdir = self.root / "manifests"
+        if not mdir.is_dir():
+            raise VlmrunError(f"no manifests/ folder under {self.root}; run vlmrun from a checkout or set VLMRUN_HOME")
+        self.families = {f.name: f for f in (_load(Family, p) for p in sorted((mdir / "families").glob("*.yaml")))}
+        self.models = {m.name: m for m in (_load(Model, p) for p in sorted((mdir / "models").glob("*.yaml")))}
+        self.benchmarks = {b.name: b for b in (_load(Benchmark, p) for p in sorted((mdir / "benchmarks").glob("*.yaml")))}
+        self._cross_check()
+
+    def _cross_check(self) -> None:
+        adapters = available_adapters(self.root)
+        recipes = available_tiny_recipes(self.root)
+        for fam in self.families.values():
+            for flv, spec in fam.flavours.items():
+                if not (self.root / fam.dockerfile).is_file():
+                    raise VlmrunError(f"invalid manifest {fam.source_file}: field 'dockerfile': {fam.dockerfile} does not exist")
+        for m in self.models.values():
+            if m.family not in self.families:
+                raise VlmrunError(f"invalid manifest {m.source_file}: field 'family': '{m.family}' is not one of {sorted(self.families)}")
+            if m.adapter not in adapters:
+                raise VlmrunError(f"invalid manifest {m.source_file}: field 'adapter': '{m.adapter}' is not one of {adapters}")
+            if m.source.tiny and m.source.tiny not in recipes:
+                raise VlmrunError(f"invalid manifest {m.source_file}: field 'source.tiny': '{m.source.tiny}' is not one of {recipes}")
+
+    def model(self, name: str) -> Model:
+        if name not in self.models:
+            raise VlmrunError(f"unknown model '{name}'; valid models: {', '.join(sorted(self.models))}")
+        return self.models[name]
+
+    def benchmark(self, name: str) -> Benchmark:
+        if name not in self.benchmarks:
+            raise VlmrunError(f"unknown benchmark '{name}'; valid benchmarks: {', '.join(sorted(self.benchmarks))}")
+        return self.benchmarks[name]
+
+    def family(self, name: str) -> Family:
+        if name not in self.families:
+            raise VlmrunError(f"unknown image family '{name}'; valid families: {', '.join(sorted(self.families))}")
+        return self.families[name]

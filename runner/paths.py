@@ -1,0 +1,33 @@
+"""Where things live: the checkout's catalogue and the user's caches."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The folder holding manifests/, Dockerfiles/ and images/ (a vlmrun checkout).
+
+    VLMRUN_HOME overrides it, so a catalogue kept elsewhere can be used.
+    """
+    env = os.environ.get("VLMRUN_HOME")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """Host cache: wheelhouses, tiny models made at first use."""
+    base = os.environ.get("VLMRUN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vlmrun")
+    return Path(base)
+
+
+def lmu_data_dir() -> Path:
+    """VLMEvalKit's data folder ($LMUData, default ~/LMUData), reused so nothing is downloaded twice."""
+    return Path(os.environ.get("LMUData", os.path.expanduser("~/LMUData")))
+
+
+def hf_hub_cache() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface"))
+    return Path(home) / "hub"
