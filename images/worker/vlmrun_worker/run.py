@@ -106,7 +106,10 @@ def run(job_path: str) -> int:
             env["pip_freeze"] = Path("/opt/vlmrun/pip-freeze.txt").read_text().splitlines()
         except OSError:
             env["pip_freeze"] = None
-        emit("env", **env)
+        tmp = out / ".environment.json.tmp"
+        tmp.write_text(json.dumps(env, indent=1))
+        os.replace(tmp, out / "environment.json")
+        emit("env", **{k: v for k, v in env.items() if k != "pip_freeze"})
     emit("finished", rank=rank, **{k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()})
     if world > 1:
         dist.destroy_process_group()

@@ -19,9 +19,14 @@ def build_messages(question: str, spec: dict) -> list[dict]:
     return msgs
 
 
-def pixel_bounds(spec: dict) -> dict:
+def pixel_bounds(spec: dict, transformers_version: tuple = (5, 0)) -> dict:
+    """min/max pixels for the image processor (transformers 5 spells them size=shortest/longest_edge)."""
     p = spec.get("processor") or {}
-    return {k: int(p[k]) for k in ("min_pixels", "max_pixels") if k in p}
+    bounds = {k: int(p[k]) for k in ("min_pixels", "max_pixels") if k in p}
+    if transformers_version >= (5, 0) and bounds:
+        names = {"min_pixels": "shortest_edge", "max_pixels": "longest_edge"}
+        return {"size": {names[k]: v for k, v in bounds.items()}}
+    return bounds
 
 
 class Adapter:
@@ -30,7 +35,8 @@ class Adapter:
         from transformers import AutoProcessor
 
         self.spec, self.device = spec, device
-        self.processor = AutoProcessor.from_pretrained(model_dir, **pixel_bounds(spec))
+        version = tuple(int(x) for x in transformers.__version__.split(".")[:2])
+        self.processor = AutoProcessor.from_pretrained(model_dir, **pixel_bounds(spec, version))
         self.processor.tokenizer.padding_side = "left"
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
         self.model = cls.from_pretrained(model_dir, attn_implementation=spec.get("attn_implementation", "sdpa"),

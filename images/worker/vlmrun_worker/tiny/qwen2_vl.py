@@ -30,10 +30,11 @@ def make(out_dir):
     tokens = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
                   bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    text.update({k: tokens[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id")})
     if version_tuple() >= (5, 0):
         cfg = Qwen2VLConfig(text_config=text, vision_config=vision, **tokens)
     else:  # 4.x: the text settings sit at the top level
-        cfg = Qwen2VLConfig(**text, vision_config=vision, **tokens)
+        cfg = Qwen2VLConfig(**{**tokens, **text}, vision_config=vision)
     torch.manual_seed(0)
     Qwen2VLForConditionalGeneration(cfg).save_pretrained(out_dir)
     tok.save_pretrained(out_dir)

@@ -1,0 +1,278 @@
+"""The `vlmrun` command line."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import VlmrunError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Evaluate vision-language models, each in its own pinned container environment.")
+images_app = typer.Typer(no_args_is_help=True, help="Build, find and list environment images.")
+models_app = typer.Typer(no_args_is_help=True, help="The model catalogue.")
+bench_app = typer.Typer(no_args_is_help=True, help="The benchmark catalogue.")
+app.add_typer(images_app, name="images")
+app.add_typer(models_app, name="models")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+
+
+def _catalogue():
+    from .manifest import Catalogue
+
+    return Catalogue()
+
+
+@app.command("eval")
+def eval_cmd(
+    models: List[str] = typer.Argument(..., help="model names (see `vlmrun models list`)"),
+    bench: List[str] = typer.Option(["MME"], "--bench", "-b", help="benchmark name(s)"),
+    work_dir: Path = typer.Option(Path("outputs"), "--work-dir", "-w", help="where predictions, scores and reports go"),
+    nproc: Optional[int] = typer.Option(None, "--nproc", help="torchrun ranks per job (default: one per GPU, 1 on CPU)"),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="all | N | 0,1 (device ids); leave out to run on CPU"),
+    mode: str = typer.Option("all", "--mode", help="all | infer | eval"),
+    backend: str = typer.Option("docker", "--backend", help="docker | local (no container)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="override the model's batch size"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N rows of each benchmark"),
+    scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
+):
+    """Run MODELS on the benchmarks, each in its own container, and print one merged report."""
+    from .backends.request import parse_gpus
+    from .evaluate import Evaluator
+    from .plan import make_plan
+    from .report import print_tables, runs_table, score_tables, write_report
+
+    cat = _catalogue()
+    jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
+                     batch_size=batch_size, limit=limit)
+    if dry_run:
+        _print_dry_run(cat, jobs)
+        return
+    ev = Evaluator(cat, backend=backend, mode=mode, scoring_name=scoring, console=console, verbose=verbose)
+    results = ev.run(jobs)
+    from .report import collect
+
+    names = {(r.job.model.name, r.job.bench.name) for r in results if r.status == "ok"}
+    records = [rec for rec in collect(work_dir) if (rec["model"]["name"], rec["benchmark"]["name"]) in names]
+    tables = score_tables(records)
+    runs = runs_table(results)
+    print_tables(console, tables, runs)
+    for p in write_report(work_dir, tables, runs):
+        console.print(f"wrote {p}")
+    failed = [r for r in results if r.status != "ok"]
+    for r in failed:
+        console.print(f"[red]failed[/red] {r.job.name}: {r.error}", markup=True, highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_dry_run(cat, jobs):
+    from .container import docker_job_request
+
+    for j in jobs:
+        console.print(f"[bold]{j.name}[/bold]: family {j.family} ({j.flavour}), nproc {j.nproc}, "
+                      f"batch {j.batch_size}, run dir {j.run_dir}")
+        req, _ = docker_job_request(j, f"vlmrun/{j.family}:{j.flavour}-<hash>", Path(f"<data>/{j.bench.file}"),
+                                    Path("<model dir>"))
+        console.print("  " + req.docker_cli(), markup=False, highlight=False)
+
+
+@app.command("report")
+def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier `vlmrun eval` runs")):
+    """Rebuild and print the merged report of every job in WORK_DIR."""
+    from .report import collect, print_tables, score_tables, write_report
+
+    if not work_dir.is_dir():
+        raise VlmrunError(f"{work_dir} is not a folder")
+    records = collect(work_dir)
+    if not records:
+        raise VlmrunError(f"no results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
+    tables = score_tables(records)
+    print_tables(console, tables)
+    for p in write_report(work_dir, tables):
+        console.print(f"wrote {p}")
+
+
+@app.command("score")
+def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path = typer.Option(..., "--predictions", "-p"),
+              scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official"),
+              as_json: bool = typer.Option(False, "--json", help="print the scores as one JSON object")):
+    """Score a predictions file (.xlsx or .tsv in VLMEvalKit's layout) without running a model."""
+    import json
+
+    from . import scoring as sc
+    from .predictions import read_predictions
+
+    b = _catalogue().benchmark(bench)
+    if not predictions.is_file():
+        raise VlmrunError(f"predictions file {predictions} not found")
+    scores = sc.score(b.scorer, read_predictions(predictions), scoring)
+    if as_json:
+        print(json.dumps(scores))
+        return
+    t = Table(title=f"{bench} ({scoring})")
+    t.add_column("metric")
+    t.add_column("score", justify="right")
+    for k, v in scores.items():
+        t.add_row(k, f"{v:.2f}" if isinstance(v, float) else str(v))
+    console.print(t)
+
+
+@images_app.command("build")
+def images_build(families: List[str] = typer.Argument(None, help="family names (default: all)"),
+                 flavour: str = typer.Option("cpu", "--flavour", help="cpu | cuda")):
+    """Build (or find) the image of each family, with live build output."""
+    from .backends.docker_backend import connect
+    from .images import ensure_image
+
+    cat = _catalogue()
+    client = connect()
+    for fam in families or sorted(cat.families):
+        res = ensure_image(client, cat, fam, flavour, log=lambda l: console.print(l, markup=False, highlight=False))
+        state = f"built in {res.seconds:.0f}s" if res.built else "up to date"
+        console.print(f"[bold]{fam}[/bold] ({flavour}): {res.tag} {state}")
+
+
+@images_app.command("list")
+def images_list():
+    """Images built by vlmrun."""
+    from .backends.docker_backend import connect
+    from .images import list_images
+
+    rows = list_images(connect())
+    t = Table(title="vlmrun images")
+    for c in ("family", "flavour", "tags", "id", "size_mb", "created"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[str(r[c]) for c in ("family", "flavour", "tags", "id", "size_mb", "created")])
+    console.print(t)
+
+
+@images_app.command("base")
+def images_base():
+    """Make the local Python base image (debootstrap + docker import; needs root, no registry)."""
+    from .backends.docker_backend import connect
+    from .images import LOCAL_BASE, make_local_base
+
+    image_id = make_local_base(connect(), LOCAL_BASE, log=lambda l: console.print(l, markup=False))
+    console.print(f"{LOCAL_BASE}: {image_id}")
+
+
+@images_app.command("lock")
+def images_lock(family: str = typer.Argument(...), flavour: str = typer.Option("cpu", "--flavour")):
+    """Resolve a family's requirements on the host and write its pinned, hashed lock file."""
+    from .images import write_lock
+
+    cat = _catalogue()
+    fam = cat.family(family)
+    if flavour not in fam.flavours:
+        raise VlmrunError(f"family {family} has no '{flavour}' flavour; it has: {', '.join(fam.flavours)}")
+    path = write_lock(fam, flavour, cat.root, log=lambda l: console.print(l, markup=False))
+    console.print(f"wrote {path}")
+
+
+@models_app.command("list")
+def models_list():
+    """Models in the catalogue."""
+    cat = _catalogue()
+    t = Table(title="models")
+    for c in ("name", "family", "adapter", "source", "revision", "batch"):
+        t.add_column(c)
+    for m in sorted(cat.models.values(), key=lambda m: (m.family, m.name)):
+        src = m.source.hub or f"tiny:{m.source.tiny}"
+        t.add_row(m.name, m.family, m.adapter, src, m.source.revision or "", str(m.batch_size))
+    console.print(t)
+
+
+@bench_app.command("list")
+def bench_list():
+    """Benchmarks in the catalogue."""
+    from .datasets import bench_file
+
+    cat = _catalogue()
+    t = Table(title="benchmarks")
+    for c in ("name", "type", "rows", "file", "present"):
+        t.add_column(c)
+    for b in sorted(cat.benchmarks.values(), key=lambda b: b.name):
+        try:
+            bench_file(b, verify=False)
+            present = "yes"
+        except VlmrunError:
+            present = "no"
+        t.add_row(b.name, b.type, str(b.rows or ""), b.file, present)
+    console.print(t)
+
+
+@app.command("doctor")
+def doctor():
+    """Check the Docker engine, the GPU container toolkit, the base image and disk space."""
+    from .backends.docker_backend import connect
+
+    ok = True
+
+    def line(good: bool, what: str, detail: str):
+        nonlocal ok
+        ok &= good
+        console.print(f"[{'green' if good else 'red'}]{'ok ' if good else 'no '}[/] {what}: {detail}")
+
+    try:
+        client = connect()
+        info = client.info()
+        line(True, "docker engine", f"{info.get('ServerVersion')} ({info.get('Driver')})")
+        runtimes = info.get("Runtimes", {})
+        has_nvidia = "nvidia" in runtimes or bool(shutil.which("nvidia-container-runtime")) or bool(
+            shutil.which("nvidia-ctk"))
+        console.print(f"[{'green' if has_nvidia else 'yellow'}]{'ok ' if has_nvidia else '-- '}[/] GPU toolkit: "
+                      + ("NVIDIA container runtime present" if has_nvidia else
+                         "none (CPU only; --gpus needs nvidia-container-toolkit)"))
+        from .images import LOCAL_BASE
+        try:
+            client.images.get(LOCAL_BASE)
+            line(True, "base image", LOCAL_BASE)
+        except Exception:  # noqa: BLE001
+            console.print(f"[yellow]-- [/] base image: {LOCAL_BASE} missing (made on first build, or `vlmrun images base`)")
+        root = info.get("DockerRootDir", "/var/lib/docker")
+        target = root if os.path.exists(root) else "/"
+        free = shutil.disk_usage(target).free / 1e9
+        line(free > 20, "disk", f"{free:.0f} GB free under {target} (the latest family's image is ~6 GB)")
+    except VlmrunError as e:
+        line(False, "docker engine", str(e))
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command("version")
+def version():
+    """Print vlmrun's version."""
+    console.print(__version__)
+
+
+def main():
+    def _term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        app()
+    except VlmrunError as e:
+        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted: containers removed; finished predictions are kept (run again to resume)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

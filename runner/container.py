@@ -1,0 +1,124 @@
+"""From a planned job to the request that runs it: the worker command, mounts, devices and environment.
+
+Pure functions: nothing here talks to Docker, so every setting is unit-tested from the request object.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Optional
+
+from . import __version__
+from .backends.local import LocalRequest, local_python
+from .backends.request import (DATA_MOUNT, MODEL_MOUNT, OFFLINE_ENV, OUT_MOUNT, WORKER_MOUNT, ContainerRequest,
+                               GpuSpec, Mount)
+from .paths import project_root
+from .plan import Job
+
+JOB_FILE = "job.json"
+
+
+def worker_dir() -> Path:
+    return project_root() / "images" / "worker"
+
+
+def worker_hash() -> str:
+    """Hash of the worker code mounted into containers (goes into every provenance record)."""
+    h = hashlib.sha256()
+    root = worker_dir()
+    for p in sorted(root.rglob("*.py")):
+        if "__pycache__" in p.parts:
+            continue
+        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def invoking_user() -> str:
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def container_name(*parts: str) -> str:
+    slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", "-".join(parts)).strip("-")[:60]
+    return f"vlmrun-{slug}-{uuid.uuid4().hex[:8]}"
+
+
+def job_payload(job: Job, data: str, model_dir: str, out_dir: str) -> dict:
+    """What the worker reads (job.json), with paths as the worker will see them."""
+    return {
+        "adapter": job.model.adapter,
+        "model_name": job.model.name,
+        "bench": job.bench.name,
+        "model_dir": model_dir,
+        "data": data,
+        "out_dir": out_dir,
+        "device": job.device,
+        "batch_size": job.batch_size,
+        "limit": job.limit,
+        "model": job.model.model_dump(mode="json"),
+    }
+
+
+def torchrun_command(nproc, job_file: str, python: Optional[str] = None) -> list[str]:
+    launcher = [python, "-m", "torch.distributed.run"] if python else ["torchrun"]
+    return [*launcher, "--standalone", f"--nproc-per-node={nproc}", "-m", "vlmrun_worker", "run", job_file]
+
+
+def base_env(gpus: Optional[GpuSpec]) -> dict:
+    env = {**OFFLINE_ENV, "HOME": "/tmp", "PYTHONPATH": WORKER_MOUNT, "PYTHONUNBUFFERED": "1",
+           "VLMRUN_VERSION": __version__, "TOKENIZERS_PARALLELISM": "false"}
+    if not gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Path) -> tuple[ContainerRequest, dict]:
+    """The container for one job, and the job file it reads."""
+    data_target = f"{DATA_MOUNT}/{data_file.name}"
+    payload = job_payload(job, data_target, MODEL_MOUNT, OUT_MOUNT)
+    req = ContainerRequest(
+        image=image_tag,
+        command=torchrun_command(job.nproc, f"{OUT_MOUNT}/{JOB_FILE}"),
+        name=container_name(job.model.name, job.bench.name),
+        user=invoking_user(),
+        mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
+                Mount(str(data_file), data_target, read_only=True),
+                Mount(str(model_dir), MODEL_MOUNT, read_only=True),
+                Mount(str(job.run_dir), OUT_MOUNT, read_only=False)],
+        env=base_env(job.gpus),
+        gpus=job.gpus,
+        labels={"io.vlmrun.job": job.name, "io.vlmrun.version": __version__},
+    )
+    return req, payload
+
+
+def docker_tiny_request(recipe: str, image_tag: str, out_parent: Path, out_name: str, model: str) -> ContainerRequest:
+    """The container that builds a tiny random-weight model inside the family's image."""
+    return ContainerRequest(
+        image=image_tag,
+        command=["python", "-m", "vlmrun_worker", "make-tiny", recipe, f"{OUT_MOUNT}/{out_name}"],
+        name=container_name("tiny", model),
+        user=invoking_user(),
+        mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
+                Mount(str(out_parent), OUT_MOUNT, read_only=False)],
+        env=base_env(None),
+        labels={"io.vlmrun.tiny": model, "io.vlmrun.version": __version__},
+    )
+
+
+def local_job_request(job: Job, data_file: Path, model_dir: Path) -> tuple[LocalRequest, dict]:
+    payload = job_payload(job, str(data_file), str(model_dir), str(job.run_dir))
+    env = {k: v for k, v in base_env(job.gpus).items() if k != "HOME"}
+    env["PYTHONPATH"] = str(worker_dir()) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return LocalRequest(command=torchrun_command(job.nproc, str(job.run_dir / JOB_FILE), python=local_python()),
+                        env=env, cwd=str(job.run_dir)), payload
+
+
+def write_job_file(run_dir: Path, payload: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / f".{JOB_FILE}.tmp"
+    tmp.write_text(json.dumps(payload, indent=1))
+    os.replace(tmp, run_dir / JOB_FILE)

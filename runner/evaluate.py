@@ -1,0 +1,302 @@
+"""One evaluation: for every planned job, image -> container -> predictions -> score, then one report.
+
+A failing job is marked failed with its last log lines; the other jobs still run and report.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vlmrun_worker.events import parse as parse_event
+
+from . import __version__, scoring
+from .container import (docker_job_request, docker_tiny_request, local_job_request, worker_hash, write_job_file)
+from .datasets import bench_file, read_tsv
+from .errors import VlmrunError
+from .images import ImageResult, ensure_image
+from .manifest import Catalogue
+from .plan import Job
+from .predictions import merge, missing, read_predictions, write_json, write_xlsx
+from .weights import ensure_tiny, hub_snapshot
+
+MODES = ("all", "infer", "eval")
+
+
+def predictions_file(job: Job) -> Path:
+    return job.run_dir / f"{job.model.name}_{job.bench.name}.xlsx"
+
+
+def score_file(job: Job) -> Path:
+    return job.run_dir / f"{job.model.name}_{job.bench.name}_score.csv"
+
+
+def provenance_file(job: Job) -> Path:
+    return job.run_dir / "provenance.json"
+
+
+@dataclass
+class JobResult:
+    job: Job
+    status: str = "pending"  # ok | failed
+    error: Optional[str] = None
+    scores: Optional[dict] = None
+    times: dict = field(default_factory=dict)
+    computed: int = 0  # samples inferred in this run
+    image: Optional[ImageResult] = None
+
+
+class _JobMonitor:
+    """Turns the worker's event lines into one progress bar per job; keeps the log and timings."""
+
+    def __init__(self, progress: Progress, task, log_path: Path, console: Console, verbose: bool):
+        self.progress, self.task, self.console, self.verbose = progress, task, console, verbose
+        self.log = open(log_path, "a", encoding="utf-8")
+        self.t0 = time.monotonic()
+        self.first_start: Optional[float] = None
+        self.load_s = 0.0
+        self.infer_s = 0.0
+        self.samples = 0
+        self.env: Optional[dict] = None
+        self.errors: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.log.write(line + "\n")
+        ev = parse_event(line)
+        if ev is None:
+            if self.verbose:
+                self.progress.console.print(line, markup=False, highlight=False, style="dim")
+            return
+        kind = ev.get("event")
+        if kind == "start" and self.first_start is None:
+            self.first_start = time.monotonic() - self.t0
+            self.progress.update(self.task, status="loading model")
+        elif kind == "loaded":
+            self.load_s = max(self.load_s, float(ev.get("seconds", 0)))
+            self.progress.update(self.task, status="inference")
+        elif kind == "progress":
+            self.progress.advance(self.task, int(ev.get("n", 1)))
+        elif kind == "finished":
+            self.infer_s = max(self.infer_s, float(ev.get("infer_s", 0)))
+            self.samples += int(ev.get("samples", 0))
+        elif kind == "env":
+            self.env = {k: v for k, v in ev.items() if k != "event"}
+        elif kind == "error":
+            self.errors.append(str(ev.get("message")))
+
+    def close(self):
+        self.log.close()
+
+
+class Evaluator:
+    def __init__(self, cat: Catalogue, backend: str = "docker", mode: str = "all", scoring_name: str = "vlmevalkit",
+                 console: Optional[Console] = None, verbose: bool = False):
+        if mode not in MODES:
+            raise VlmrunError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
+        if backend not in ("docker", "local"):
+            raise VlmrunError(f"--backend {backend!r}: use docker or local")
+        self.cat, self.backend_name, self.mode, self.scoring = cat, backend, mode, scoring_name
+        self.console = console or Console()
+        self.verbose = verbose
+        self._backend = None
+        self._client = None
+
+    # -- backends -------------------------------------------------------------------------------------
+    @property
+    def backend(self):
+        if self._backend is None:
+            if self.backend_name == "docker":
+                from .backends.docker_backend import DockerBackend, connect
+
+                self._client = connect()
+                self._backend = DockerBackend(self._client)
+            else:
+                from .backends.local import LocalBackend
+
+                self._backend = LocalBackend()
+        return self._backend
+
+    # -- the flow ------------------------------------------------------------------------------------
+    def run(self, jobs: list[Job]) -> list[JobResult]:
+        results = [JobResult(j) for j in jobs]
+        # Check every job's data up front: a missing file is the user's to fix before anything runs.
+        data = {j.bench.name: bench_file(j.bench) for j in jobs}
+        rows_by_bench = {name: read_tsv(path) for name, path in data.items()}
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.fields[status]}")]
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            tasks = {}
+            for r in results:
+                rows = self._rows(r.job, rows_by_bench)
+                tasks[r.job.name] = progress.add_task(f"{r.job.model.name} · {r.job.bench.name}",
+                                                      total=len(rows), status="waiting")
+            for r in results:
+                task = tasks[r.job.name]
+                rows = self._rows(r.job, rows_by_bench)
+                try:
+                    if self.mode in ("all", "infer"):
+                        self._infer(r, rows, data[r.job.bench.name], progress, task)
+                    if self.mode in ("all", "eval"):
+                        self._score(r, rows)
+                    r.status = "ok"
+                    progress.update(task, status="[green]done")
+                except VlmrunError as e:
+                    r.status, r.error = "failed", str(e)
+                    progress.update(task, status="[red]failed")
+        return results
+
+    @staticmethod
+    def _rows(job: Job, rows_by_bench: dict) -> list[dict]:
+        rows = rows_by_bench[job.bench.name]
+        return rows[: job.limit] if job.limit else rows
+
+    def _infer(self, r: JobResult, rows: list[dict], data_file: Path, progress: Progress, task) -> None:
+        job = r.job
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        shard_dir = job.run_dir / "shards"
+        todo = missing(rows, shard_dir)
+        progress.update(task, completed=len(rows) - len(todo))
+        started = datetime.now(timezone.utc)
+        env = None
+        if todo:
+            env = self._run_worker(r, data_file, progress, task, len(todo))
+        t = time.monotonic()
+        df = merge(rows, shard_dir)
+        left = int(df["prediction"].isna().sum())
+        if left:
+            raise VlmrunError(f"{left} of {len(rows)} predictions are still missing after the run; see {job.run_dir / 'logs'}")
+        write_xlsx(df, predictions_file(job))
+        r.times["merge_s"] = round(time.monotonic() - t, 3)
+        self._write_provenance(r, env, started)
+
+    def _run_worker(self, r: JobResult, data_file: Path, progress: Progress, task, n_todo: int) -> Optional[dict]:
+        job = r.job
+        printer = lambda line: progress.console.print(line, markup=False, highlight=False, style="dim")  # noqa: E731
+        progress.update(task, status="image")
+        t = time.monotonic()
+        backend = self.backend
+        if self.backend_name == "docker":
+            r.image = ensure_image(self._client, self.cat, job.family, job.flavour, log=printer)
+            r.times["image_s"] = round(time.monotonic() - t, 3)
+            r.times["image_built"] = r.image.built
+            env_hash = r.image.spec.content_hash
+        else:
+            env_hash = "local"
+        model_dir = self._model_dir(r, env_hash, progress, task)
+        if self.backend_name == "docker":
+            req, payload = docker_job_request(job, r.image.tag, data_file, model_dir)
+        else:
+            req, payload = local_job_request(job, data_file, model_dir)
+        write_job_file(job.run_dir, payload)
+        (job.run_dir / "logs").mkdir(exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        monitor = _JobMonitor(progress, task, job.run_dir / "logs" / f"{stamp}.log", self.console, self.verbose)
+        progress.update(task, status="starting")
+        try:
+            outcome = backend.run(req, monitor)
+        finally:
+            monitor.close()
+        r.computed = monitor.samples
+        r.times.update(container_start_s=round(monitor.first_start or 0.0, 3), load_s=round(monitor.load_s, 3),
+                       infer_s=round(monitor.infer_s, 3), container_s=round(outcome.seconds, 3))
+        if not outcome.ok:
+            why = "killed: out of memory" if outcome.oom_killed else f"exit code {outcome.exit_code}"
+            lines = [l for l in outcome.log_tail if l.strip() and not l.startswith("@@vlmrun")]
+            detail = monitor.errors[-1] if monitor.errors else " | ".join(lines[-3:])
+            raise VlmrunError(f"worker failed ({why}): {detail}")
+        return monitor.env
+
+    def _model_dir(self, r: JobResult, env_hash: str, progress: Progress, task) -> Path:
+        model = r.job.model
+        if not model.source.tiny:
+            return hub_snapshot(model)
+        progress.update(task, status="tiny model")
+
+        def make(parent: Path, name: str) -> None:
+            lines: list[str] = []
+            if self.backend_name == "docker":
+                req = docker_tiny_request(model.source.tiny, r.image.tag, parent, name, model.name)
+            else:
+                from .backends.local import LocalRequest, local_python
+                from .container import worker_dir
+
+                req = LocalRequest([local_python(), "-m", "vlmrun_worker", "make-tiny", model.source.tiny,
+                                    str(parent / name)], env={"PYTHONPATH": str(worker_dir())}, cwd=str(parent))
+            outcome = self.backend.run(req, lines.append)
+            if not outcome.ok:
+                raise VlmrunError(f"making tiny model {model.name} failed (exit {outcome.exit_code}): "
+                                  + " | ".join(l for l in lines if l.strip())[-300:])
+
+        path, seconds = ensure_tiny(model, env_hash, make)
+        r.times["tiny_model_s"] = round(seconds, 3)
+        return path
+
+    def _write_provenance(self, r: JobResult, env: Optional[dict], started: datetime) -> None:
+        job = r.job
+        prev = {}
+        if provenance_file(job).is_file():
+            prev = json.loads(provenance_file(job).read_text())
+        img = r.image
+        record = {
+            "vlmrun_version": __version__,
+            "worker_sha256": worker_hash(),
+            "job": job.name,
+            "backend": self.backend_name,
+            "image": ({"tag": img.tag, "id": img.id, "family": img.spec.family, "flavour": img.spec.flavour,
+                       "lock_sha256": img.spec.lock_sha256, "base": img.spec.base, "base_id": img.spec.base_id,
+                       "built_now": img.built} if img else prev.get("image")),
+            "environment": self._environment(job, env, prev),
+            "model": {"name": job.model.name, "hub": job.model.source.hub, "revision": job.model.source.revision,
+                      "tiny_recipe": job.model.source.tiny, "adapter": job.model.adapter, "family": job.model.family,
+                      "dtype": job.model.dtype, "attn_implementation": job.model.attn_implementation,
+                      "processor": job.model.processor, "prompt": job.model.prompt.model_dump(),
+                      "generation": job.model.generation.model_dump()},
+            "benchmark": {"name": job.bench.name, "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
+            "run": {"nproc": job.nproc, "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
+                    "device": job.device, "batch_size": job.batch_size, "limit": job.limit,
+                    "started": started.isoformat(timespec="seconds"),
+                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "samples_computed": r.computed, "times": r.times},
+            "history": (prev.get("history", []) + ([prev["run"]] if prev.get("run") else []))[-20:],
+        }
+        write_json(record, provenance_file(job))
+
+    @staticmethod
+    def _environment(job: Job, env: Optional[dict], prev: dict) -> Optional[dict]:
+        """What the worker reported from inside the container (its environment.json holds pip freeze too)."""
+        path = job.run_dir / "environment.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        return env if env is not None else prev.get("environment")
+
+    def _score(self, r: JobResult, rows: list[dict]) -> None:
+        job = r.job
+        path = predictions_file(job)
+        if not path.is_file():
+            raise VlmrunError(f"no predictions at {path}: run with --mode all or --mode infer first")
+        t = time.monotonic()
+        df = read_predictions(path)
+        if df["prediction"].isna().any():
+            raise VlmrunError(f"{path} has rows without a prediction: run with --mode infer to finish them")
+        # Score the raw predictions (the shards), not the xlsx copy, which had to drop control characters.
+        shard_df = merge(rows, job.run_dir / "shards")
+        if not shard_df["prediction"].isna().any():
+            df = shard_df
+        r.scores = scoring.score(job.bench.scorer, df, self.scoring)
+        out = pd.DataFrame([r.scores])
+        from .predictions import atomic_write
+
+        atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))
+        r.times["score_s"] = round(time.monotonic() - t, 3)
+        if provenance_file(job).is_file():
+            prov = json.loads(provenance_file(job).read_text())
+            prov["scores"] = {"scoring": self.scoring, **r.scores}
+            prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]
+            write_json(prov, provenance_file(job))

@@ -1,0 +1,68 @@
+"""The plan: which (model, benchmark) jobs to run, on which image family, with how many ranks and GPUs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+from .backends.request import GpuSpec
+from .errors import VlmrunError
+from .manifest import Benchmark, Catalogue, Model
+
+
+@dataclass
+class Job:
+    model: Model
+    bench: Benchmark
+    flavour: str
+    nproc: Union[int, str]  # a count, or "gpu" (one rank per visible GPU)
+    gpus: Optional[GpuSpec]
+    batch_size: int
+    limit: Optional[int]
+    run_dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.name}_{self.bench.name}"
+
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.gpus else "cpu"
+
+
+def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: Path,
+              gpus: Optional[GpuSpec] = None, nproc: Optional[int] = None, batch_size: Optional[int] = None,
+              limit: Optional[int] = None) -> list[Job]:
+    if not models:
+        raise VlmrunError(f"name at least one model; valid models: {', '.join(sorted(cat.models))}")
+    if nproc is not None and nproc < 1:
+        raise VlmrunError("--nproc must be at least 1")
+    if limit is not None and limit < 1:
+        raise VlmrunError("--limit must be at least 1")
+    if batch_size is not None and batch_size < 1:
+        raise VlmrunError("--batch-size must be at least 1")
+    ms = [cat.model(m) for m in dict.fromkeys(models)]
+    bs = [cat.benchmark(b) for b in dict.fromkeys(benches)]
+    flavour = "cuda" if gpus else "cpu"
+    jobs = []
+    for m in ms:
+        fam = cat.family(m.family)
+        if flavour not in fam.flavours:
+            raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour} flavour")
+        if nproc is not None:
+            n: Union[int, str] = nproc
+        elif gpus is None:
+            n = 1
+        else:
+            n = gpus.n or "gpu"
+        if gpus is not None and isinstance(n, int) and gpus.n is not None and n > gpus.n:
+            raise VlmrunError(f"--nproc {n} exceeds the {gpus.n} GPU(s) given with --gpus: one rank per GPU")
+        for b in bs:
+            jobs.append(Job(model=m, bench=b, flavour=flavour, nproc=n, gpus=gpus,
+                            batch_size=batch_size or m.batch_size, limit=limit,
+                            run_dir=Path(work_dir) / m.name / b.name))
+    return jobs

@@ -1,0 +1,63 @@
+"""Predictions: the shards written by the worker's ranks, merged on the host into VLMEvalKit's layout."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from vlmrun_worker.shards import read_records  # the container side's own reader
+
+# Characters an .xlsx cell cannot hold (openpyxl refuses them).
+_ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+PRED_COLUMNS_FIRST = ["index", "question", "answer", "category", "image_path", "prediction"]
+
+
+def bench_frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    return df.drop(columns=[c for c in ("image",) if c in df.columns])
+
+
+def missing(rows: list[dict], shard_dir: Path) -> list[str]:
+    done = read_records(shard_dir)
+    return [r["index"] for r in rows if r["index"] not in done]
+
+
+def merge(rows: list[dict], shard_dir: Path) -> pd.DataFrame:
+    """Bench rows (without images) plus a prediction column, in the benchmark's order."""
+    done = read_records(shard_dir)
+    df = bench_frame(rows)
+    df["prediction"] = [done[i]["prediction"] if i in done else None for i in df["index"]]
+    first = [c for c in PRED_COLUMNS_FIRST if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_xlsx(df: pd.DataFrame, path: Path) -> None:
+    clean = df.copy()
+    for col in clean.columns:
+        clean[col] = clean[col].map(lambda v: _ILLEGAL_XLSX.sub("", v) if isinstance(v, str) else v)
+    atomic_write(path, lambda p: clean.to_excel(p, index=False, engine="openpyxl"))
+
+
+def write_json(obj, path: Path) -> None:
+    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=str, ensure_ascii=False)))
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, engine="openpyxl", dtype={"index": str})
+    return pd.read_csv(path, sep="\t", dtype={"index": str}, keep_default_na=False)

@@ -1,0 +1,55 @@
+"""Model weights on the host: tiny models made at first use, hub snapshots found in the HF cache.
+
+Containers never download anything: weights are mounted read-only.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from .errors import VlmrunError
+from .manifest import Model
+from .paths import cache_dir, hf_hub_cache
+
+TINY_MARKER = "vlmrun-tiny.json"
+
+
+def hub_snapshot(model: Model) -> Path:
+    repo = model.source.hub
+    rev = model.source.revision or "main"
+    base = hf_hub_cache() / f"models--{repo.replace('/', '--')}"
+    ref = base / "refs" / rev
+    commit = ref.read_text().strip() if ref.is_file() else rev
+    snap = base / "snapshots" / commit
+    if not (snap / "config.json").is_file():
+        raise VlmrunError(
+            f"weights of {model.name} ({repo}@{rev}) are not in the HuggingFace cache {hf_hub_cache()}: download them "
+            f"on a machine with hub access, e.g. `huggingface-cli download {repo} --revision {rev}`, "
+            "and copy the cache here (or set HF_HOME)")
+    return snap
+
+
+def tiny_dir(model: Model, image_hash: str) -> Path:
+    """Tiny weights depend on the recipe and on the environment that made them."""
+    return cache_dir() / "tiny" / model.name / image_hash[:12]
+
+
+def ensure_tiny(model: Model, image_hash: str, make: Callable[[Path, str], None]) -> tuple[Path, float]:
+    """The tiny model's folder, made with `make(parent, tmp_name)` when absent. Returns (folder, seconds spent)."""
+    final = tiny_dir(model, image_hash)
+    if (final / TINY_MARKER).is_file():
+        return final, 0.0
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # No dots: transformers turns a remote-code model's folder name into a module name.
+    tmp_name = f"tmp_{final.name}"
+    tmp = final.parent / tmp_name
+    shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.monotonic()
+    make(final.parent, tmp_name)
+    if not (tmp / TINY_MARKER).is_file():
+        raise VlmrunError(f"making the tiny model {model.name} left no {TINY_MARKER} in {tmp}")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final, time.monotonic() - t0
