@@ -267,10 +267,10 @@ def main():
     try:
         app()
     except VlmrunError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False)
+        print(f"error: {e}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted: containers removed; finished predictions are kept (run again to resume)")
+        print("interrupted: containers removed; finished predictions are kept (run again to resume)", file=sys.stderr)
         sys.exit(130)
 
 

@@ -129,6 +129,9 @@ class Evaluator:
         # Check every job's data up front: a missing file is the user's to fix before anything runs.
         data = {j.bench.name: bench_file(j.bench) for j in jobs}
         rows_by_bench = {name: read_tsv(path) for name, path in data.items()}
+        # Prerequisites before anything starts: an engine that is not there fails the command, not each job.
+        if self.mode != "eval" and any(missing(self._rows(j, rows_by_bench), j.run_dir / "shards") for j in jobs):
+            self.backend  # noqa: B018 - connects (docker) or checks nothing (local)
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:

@@ -1,0 +1,76 @@
+"""The worker's torch-free pieces: prediction shards (resume, torn lines) and TSV rows."""
+import json
+
+import pytest
+
+from vlmrun.datasets import bench_file, md5_file
+from vlmrun.errors import VlmrunError
+from vlmrun.manifest import Catalogue
+from vlmrun_worker.data import decode_image, read_rows
+from vlmrun_worker.events import emit, parse
+from vlmrun_worker.shards import ShardWriter, my_share, read_records
+
+from .conftest import ROOT
+
+
+def test_torn_line_from_a_killed_writer_is_skipped_and_not_glued_to_the_next(tmp_path):
+    with ShardWriter(tmp_path, 0) as w:
+        w.write({"index": "1", "prediction": "Yes"})
+    with open(tmp_path / "rank0.jsonl", "a") as f:
+        f.write('{"index": "2", "predic')  # SIGKILL mid-write
+    assert set(read_records(tmp_path)) == {"1"}
+    with ShardWriter(tmp_path, 0) as w:
+        w.write({"index": "2", "prediction": "No"})
+    recs = read_records(tmp_path)
+    assert recs["2"]["prediction"] == "No" and set(recs) == {"1", "2"}
+
+
+def test_resume_with_another_world_size_redoes_only_what_is_missing(tmp_path):
+    indices = [str(i) for i in range(10)]
+    # first run: 2 ranks, killed after 3 samples each
+    for rank in (0, 1):
+        with ShardWriter(tmp_path, rank) as w:
+            for i in my_share(indices, set(), rank, 2)[:3]:
+                w.write({"index": i, "prediction": "x"})
+    done = set(read_records(tmp_path))
+    assert len(done) == 6
+    # second run: 3 ranks share exactly the 4 missing rows
+    shares = [my_share(indices, done, r, 3) for r in range(3)]
+    flat = sorted(i for s in shares for i in s)
+    assert flat == sorted(set(indices) - done)
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+def test_events_round_trip(capsys):
+    emit("progress", rank=1, n=4)
+    line = capsys.readouterr().out.strip()
+    assert parse(line) == {"event": "progress", "rank": 1, "n": 4}
+    assert parse("plain log line") is None
+
+
+def test_bundled_mini_rows_resolve_shared_images():
+    rows = read_rows(str(ROOT / "data" / "MME-mini.tsv"))
+    assert len(rows) == 56
+    assert rows[0].image_b64 == rows[1].image_b64  # the second row of an image refers to the first
+    img = decode_image(rows[1].image_b64)
+    assert img.mode == "RGB" and img.size == (160, 120)
+    assert rows[0].extra["category"] == "existence"
+
+
+def test_dangling_image_reference_is_an_error(tmp_path):
+    p = tmp_path / "x.tsv"
+    p.write_text("index\timage\tquestion\n0\t7\tq?\n")
+    with pytest.raises(ValueError, match="refers to image of row '7'"):
+        read_rows(str(p))
+
+
+def test_data_file_md5_is_checked(tmp_path, monkeypatch):
+    cat = Catalogue()
+    mini = cat.benchmark("MME-mini")
+    assert md5_file(bench_file(mini)) == mini.md5
+    monkeypatch.setenv("LMUData", str(tmp_path))
+    with pytest.raises(VlmrunError, match=r"data file for MME not found: download https://.*MME.tsv \(md5 b36b"):
+        bench_file(cat.benchmark("MME"))
+    (tmp_path / "MME.tsv").write_text("index\timage\n")
+    with pytest.raises(VlmrunError, match="has md5 .* expects b36b43c3f09801f5d368627fb92187c3"):
+        bench_file(cat.benchmark("MME"))
