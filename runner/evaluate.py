@@ -132,6 +132,13 @@ class Evaluator:
         # Prerequisites before anything starts: an engine that is not there fails the command, not each job.
         if self.mode != "eval" and any(missing(self._rows(j, rows_by_bench), j.run_dir / "shards") for j in jobs):
             self.backend  # noqa: B018 - connects (docker) or checks nothing (local)
+            gpu_jobs = [j for j in jobs if j.gpus]
+            if gpu_jobs and self.backend_name == "docker":
+                from .images import base_image_id
+
+                fam = self.cat.family(gpu_jobs[0].family)
+                base_image_id(self._client, fam, "cuda", make_missing=True, log=self.console.print)
+                self.backend.check_gpus(gpu_jobs[0].gpus, fam.flavours["cuda"].base)
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:

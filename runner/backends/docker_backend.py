@@ -62,6 +62,21 @@ class DockerBackend:
     def __init__(self, client=None):
         self.client = client or connect()
 
+    def check_gpus(self, gpus, image: str) -> None:
+        """Fail fast, before any CUDA image is built, where the engine cannot hand GPUs to containers."""
+        import docker.errors
+
+        probe = ContainerRequest(image=image, command=["true"], name=f"vlmrun-gpu-check-{os.getpid()}",
+                                 user="0:0", gpus=gpus)
+        kw = probe.docker_kwargs()
+        kw.pop("detach")
+        try:
+            self.client.containers.run(**kw, remove=True)
+        except docker.errors.APIError as e:
+            raise translate_api_error(e) from None
+        except docker.errors.ContainerError as e:
+            raise VlmrunError(f"GPU check container failed: {e}") from None
+
     def run(self, req: ContainerRequest, on_line: Callable[[str], None], tail_lines: int = 40) -> RunOutcome:
         import docker.errors
 

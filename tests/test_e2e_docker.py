@@ -1,0 +1,121 @@
+"""End to end through the real Docker engine and real images built from a local base (no registry):
+`vlmrun eval` with a tiny model of each family on the bundled MME-mini sample.
+
+The InternVL-side model here is vlmrun's own tiny TEST MODEL exposing InternVL2's remote-code interface
+(the real InternVL2 remote code cannot be fetched without the hub); the Qwen2-VL one is the real
+transformers class with random weights.
+"""
+import csv
+import json
+
+import pytest
+
+from vlmrun.datasets import MME_PERCEPTION, MME_REASONING
+
+from .conftest import run_cli
+
+pytestmark = pytest.mark.docker
+MODELS = ["tiny-qwen2-vl", "tiny-internvl"]
+
+
+def _prov(work, model, bench="MME-mini"):
+    return json.loads((work / model / bench / "provenance.json").read_text())
+
+
+def _vlmrun_image_ids(client):
+    return sorted(i.id for i in client.images.list(filters={"label": "io.vlmrun.family"}))
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, docker_client):
+    work = tmp_path_factory.mktemp("e2e")
+    out = run_cli("eval", *MODELS, "--bench", "MME-mini", "--work-dir", str(work))
+    return work, out
+
+
+def test_both_families_run_in_their_own_containers(first_run):
+    work, out = first_run
+    assert out.returncode == 0, out.stdout[-4000:]
+    p_latest, p_437 = _prov(work, "tiny-qwen2-vl"), _prov(work, "tiny-internvl")
+    assert p_latest["environment"]["transformers"].startswith("5.")
+    assert p_437["environment"]["transformers"].startswith("4.37.")
+    assert p_latest["image"]["family"] == "transformers-latest" and p_437["image"]["family"] == "transformers-4.37"
+    assert p_latest["image"]["tag"].startswith("vlmrun/transformers-latest:cpu-")
+    for p in (p_latest, p_437):
+        assert p["backend"] == "docker" and p["run"]["device"] == "cpu"
+        assert p["run"]["samples_computed"] == 56
+        assert p["environment"]["python"].startswith("3.11")
+        assert any(line.startswith("transformers==") for line in p["environment"]["pip_freeze"])
+        assert len(p["worker_sha256"]) == 64
+        assert {"load_s", "infer_s", "container_start_s"} <= set(p["run"]["times"])
+    assert p_437["model"]["adapter"] == "internvl_chat" and p_latest["model"]["adapter"] == "qwen2_vl"
+
+
+def test_merged_report_has_every_subtask_for_both(first_run):
+    work, out = first_run
+    with open(work / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["Model"] for r in rows) == sorted(MODELS)
+    for r in rows:
+        assert r["Benchmark"] == "MME-mini"
+        for col in ["Perception", "Reasoning", *MME_PERCEPTION, *MME_REASONING]:
+            assert 0.0 <= float(r[col]) <= (2000 if col == "Perception" else 800 if col == "Reasoning" else 200)
+    md = (work / "report.md").read_text()
+    assert "| Model | Perception | Reasoning | existence" in md
+    for m in MODELS:
+        assert (work / m / "MME-mini" / f"{m}_MME-mini.xlsx").is_file()
+        assert (work / m / "MME-mini" / f"{m}_MME-mini_score.csv").is_file()
+    assert "Perception" in out.stdout and "tiny-internvl" in out.stdout
+
+
+def test_second_identical_run_rebuilds_nothing_and_recomputes_nothing(first_run, docker_client):
+    work, _ = first_run
+    images_before = _vlmrun_image_ids(docker_client)
+    shards_before = {p: p.read_bytes() for p in work.glob("*/MME-mini/shards/*.jsonl")}
+    out = run_cli("eval", *MODELS, "--bench", "MME-mini", "--work-dir", str(work))
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "Step 1/" not in out.stdout and "building" not in out.stdout
+    assert _vlmrun_image_ids(docker_client) == images_before
+    assert {p: p.read_bytes() for p in work.glob("*/MME-mini/shards/*.jsonl")} == shards_before
+    for m in MODELS:
+        assert _prov(work, m)["run"]["samples_computed"] == 0
+
+
+def test_found_images_are_reused_and_resume_works_across_world_sizes(first_run, tmp_path, docker_client):
+    images_before = _vlmrun_image_ids(docker_client)
+    out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--limit", "10", "--work-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout[-3000:]
+    prov = _prov(tmp_path, "tiny-qwen2-vl")
+    assert prov["image"]["built_now"] is False and prov["run"]["samples_computed"] == 10
+    # all 56 rows with 2 ranks: only the 46 missing ones are computed, split over both ranks
+    out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--nproc", "2", "--work-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout[-3000:]
+    prov = _prov(tmp_path, "tiny-qwen2-vl")
+    assert prov["run"]["samples_computed"] == 46 and prov["environment"]["nproc"] == 2
+    ranks = [json.loads(p.read_text()) for p in (tmp_path / "tiny-qwen2-vl" / "MME-mini" / "ranks").glob("*.json")]
+    assert sorted(r["samples"] for r in ranks) == [23, 23]
+    assert _vlmrun_image_ids(docker_client) == images_before
+
+
+def test_gpus_without_nvidia_runtime_is_one_line_with_the_fix(first_run, tmp_path):
+    out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--gpus", "all", "--work-dir", str(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stdout
+    assert out.stdout.strip().splitlines()[-1].startswith("error: --gpus needs the NVIDIA Container Toolkit")
+
+
+def test_failing_job_is_reported_and_the_other_still_runs(first_run, tmp_path, project_copy):
+    # break one model's adapter settings so its worker fails inside the container
+    import yaml
+
+    p = project_copy / "manifests" / "models" / "tiny-internvl.yaml"
+    data = yaml.safe_load(p.read_text())
+    data["processor"] = {"max_num": "many"}
+    p.write_text(yaml.safe_dump(data))
+    out = run_cli("eval", *MODELS, "--bench", "MME-mini", "--limit", "4", "--work-dir", str(tmp_path),
+                  env={"VLMRUN_HOME": str(project_copy)})
+    assert out.returncode == 1, out.stdout[-3000:]
+    assert "failed tiny-internvl_MME-mini: worker failed (exit code" in out.stdout
+    assert "ValueError" in out.stdout  # the worker's own last words
+    assert _prov(tmp_path, "tiny-qwen2-vl")["run"]["samples_computed"] == 4
+    with open(tmp_path / "report.csv") as f:
+        assert [r["Model"] for r in csv.DictReader(f)] == ["tiny-qwen2-vl"]
