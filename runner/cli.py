@@ -61,7 +61,12 @@ def eval_cmd(
         _print_dry_run(cat, jobs)
         return
     ev = Evaluator(cat, backend=backend, mode=mode, scoring_name=scoring, console=console, verbose=verbose)
-    results = ev.run(jobs)
+    try:
+        results = ev.run(jobs)
+    except KeyboardInterrupt:
+        print(f"interrupted: containers removed; finished predictions are kept in {work_dir} "
+              "(run the same command again to resume)", file=sys.stderr)
+        raise typer.Exit(130) from None
     from .report import collect
 
     names = {(r.job.model.name, r.job.bench.name) for r in results if r.status == "ok"}

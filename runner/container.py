@@ -37,8 +37,25 @@ def worker_hash() -> str:
     return h.hexdigest()
 
 
-def invoking_user() -> str:
-    return f"{os.getuid()}:{os.getgid()}"
+IMAGE_USER = (1000, 1000)  # the non-root `vlmrun` user every family image creates
+
+
+def container_user() -> str:
+    """The invoking user's uid:gid, so results belong to them; root is mapped to the image's non-root user
+    (the folders a job writes are handed to that user first, see `hand_over`)."""
+    uid, gid = os.getuid(), os.getgid()
+    if uid == 0:
+        uid, gid = IMAGE_USER
+    return f"{uid}:{gid}"
+
+
+def hand_over(path: Path) -> None:
+    """Make a folder the container writes into writable by the container's user (a no-op unless root)."""
+    if os.getuid() != 0:
+        return
+    uid, gid = IMAGE_USER
+    for p in [path, *path.rglob("*")]:
+        os.lchown(p, uid, gid)
 
 
 def container_name(*parts: str) -> str:
@@ -83,7 +100,7 @@ def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Pat
         image=image_tag,
         command=torchrun_command(job.nproc, f"{OUT_MOUNT}/{JOB_FILE}"),
         name=container_name(job.model.name, job.bench.name),
-        user=invoking_user(),
+        user=container_user(),
         mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
                 Mount(str(data_file), data_target, read_only=True),
                 Mount(str(model_dir), MODEL_MOUNT, read_only=True),
@@ -95,15 +112,17 @@ def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Pat
     return req, payload
 
 
-def docker_tiny_request(recipe: str, image_tag: str, out_parent: Path, out_name: str, model: str) -> ContainerRequest:
-    """The container that builds a tiny random-weight model inside the family's image."""
+def docker_tiny_request(recipe: str, image_tag: str, out_dir: Path, model: str) -> ContainerRequest:
+    """The container that builds a tiny random-weight model inside the family's image, into out_dir only."""
+    # Mounted under its own folder name: transformers names a remote-code module after the weights' folder.
+    target = f"{OUT_MOUNT}/{out_dir.name}"
     return ContainerRequest(
         image=image_tag,
-        command=["python", "-m", "vlmrun_worker", "make-tiny", recipe, f"{OUT_MOUNT}/{out_name}"],
+        command=["python", "-m", "vlmrun_worker", "make-tiny", recipe, target],
         name=container_name("tiny", model),
-        user=invoking_user(),
+        user=container_user(),
         mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
-                Mount(str(out_parent), OUT_MOUNT, read_only=False)],
+                Mount(str(out_dir), target, read_only=False)],
         env=base_env(None),
         labels={"io.vlmrun.tiny": model, "io.vlmrun.version": __version__},
     )

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from vlmrun_worker.events import parse as parse_event
 
 from . import __version__, scoring
-from .container import (docker_job_request, docker_tiny_request, local_job_request, worker_hash, write_job_file)
+from .container import (docker_job_request, docker_tiny_request, hand_over, local_job_request, worker_hash,
+                        write_job_file)
 from .datasets import bench_file, read_tsv
 from .errors import VlmrunError
 from .images import ImageResult, ensure_image
@@ -129,10 +130,15 @@ class Evaluator:
         # Check every job's data up front: a missing file is the user's to fix before anything runs.
         data = {j.bench.name: bench_file(j.bench) for j in jobs}
         rows_by_bench = {name: read_tsv(path) for name, path in data.items()}
-        # Prerequisites before anything starts: an engine that is not there fails the command, not each job.
-        if self.mode != "eval" and any(missing(self._rows(j, rows_by_bench), j.run_dir / "shards") for j in jobs):
+        # Prerequisites before anything starts: missing weights or an engine that is not there fail the
+        # command at once, not each job after minutes of image builds.
+        to_run = [j for j in jobs if self.mode != "eval" and missing(self._rows(j, rows_by_bench), j.run_dir / "shards")]
+        for j in to_run:
+            if j.model.source.hub:
+                hub_snapshot(j.model)
+        if to_run:
             self.backend  # noqa: B018 - connects (docker) or checks nothing (local)
-            gpu_jobs = [j for j in jobs if j.gpus]
+            gpu_jobs = [j for j in to_run if j.gpus]
             if gpu_jobs and self.backend_name == "docker":
                 from .images import base_image_id
 
@@ -206,6 +212,8 @@ class Evaluator:
             req, payload = local_job_request(job, data_file, model_dir)
         write_job_file(job.run_dir, payload)
         (job.run_dir / "logs").mkdir(exist_ok=True)
+        if self.backend_name == "docker":
+            hand_over(job.run_dir)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         monitor = _JobMonitor(progress, task, job.run_dir / "logs" / f"{stamp}.log", self.console, self.verbose)
         progress.update(task, status="starting")
@@ -232,7 +240,9 @@ class Evaluator:
         def make(parent: Path, name: str) -> None:
             lines: list[str] = []
             if self.backend_name == "docker":
-                req = docker_tiny_request(model.source.tiny, r.image.tag, parent, name, model.name)
+                (parent / name).mkdir(parents=True)
+                hand_over(parent / name)
+                req = docker_tiny_request(model.source.tiny, r.image.tag, parent / name, model.name)
             else:
                 from .backends.local import LocalRequest, local_python
                 from .container import worker_dir

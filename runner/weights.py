@@ -40,6 +40,7 @@ def ensure_tiny(model: Model, image_hash: str, make: Callable[[Path, str], None]
     """The tiny model's folder, made with `make(parent, tmp_name)` when absent. Returns (folder, seconds spent)."""
     final = tiny_dir(model, image_hash)
     if (final / TINY_MARKER).is_file():
+        _readable(final)
         return final, 0.0
     final.parent.mkdir(parents=True, exist_ok=True)
     # No dots: transformers turns a remote-code model's folder name into a module name.
@@ -52,4 +53,14 @@ def ensure_tiny(model: Model, image_hash: str, make: Callable[[Path, str], None]
         raise VlmrunError(f"making the tiny model {model.name} left no {TINY_MARKER} in {tmp}")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+    _readable(final)
     return final, time.monotonic() - t0
+
+
+def _readable(folder: Path) -> None:
+    """Random test weights hold no secret: let any container user read them (safetensors writes 0600)."""
+    for p in [folder, *folder.rglob("*")]:
+        mode = p.stat().st_mode
+        want = mode | 0o444 | (0o111 if p.is_dir() else 0)
+        if want != mode:
+            p.chmod(want)

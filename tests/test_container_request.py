@@ -51,7 +51,8 @@ def test_cpu_job_container_settings(tmp_path):
     kw = req.docker_kwargs()
     assert kw["network_mode"] == "none"
     assert kw["init"] is True
-    assert kw["user"] == f"{os.getuid()}:{os.getgid()}"
+    # the invoking user's uid:gid; root is mapped to the image's non-root user
+    assert kw["user"] == ("1000:1000" if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}")
     assert kw["shm_size"] == "8g"
     assert kw["hostname"] == "localhost"
     assert kw["detach"] is True
@@ -92,12 +93,12 @@ def test_gpu_job_gets_device_request_and_one_rank_per_gpu(tmp_path):
 
 
 def test_tiny_request_writes_only_to_its_cache(tmp_path):
-    req = docker_tiny_request("internvl", "img", tmp_path, "tmp_x", "tiny-internvl")
+    req = docker_tiny_request("internvl", "img", tmp_path / "tmp_x", "tiny-internvl")
     kw = req.docker_kwargs()
     assert kw["command"] == ["python", "-m", "vlmrun_worker", "make-tiny", "internvl", "/vlmrun/out/tmp_x"]
     assert kw["network_mode"] == "none"
-    writable = [m["Source"] for m in kw["mounts"] if not m["ReadOnly"]]
-    assert writable == [str(tmp_path)]
+    writable = [(m["Source"], m["Target"]) for m in kw["mounts"] if not m["ReadOnly"]]
+    assert writable == [(str(tmp_path / "tmp_x"), "/vlmrun/out/tmp_x")]
 
 
 def test_local_request_runs_the_same_worker(tmp_path):

@@ -119,3 +119,80 @@ def test_failing_job_is_reported_and_the_other_still_runs(first_run, tmp_path, p
     assert _prov(tmp_path, "tiny-qwen2-vl")["run"]["samples_computed"] == 4
     with open(tmp_path / "report.csv") as f:
         assert [r["Model"] for r in csv.DictReader(f)] == ["tiny-qwen2-vl"]
+
+
+def test_ctrl_c_removes_the_container_and_keeps_finished_predictions(first_run, tmp_path, docker_client):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from vlmrun_worker.shards import read_records
+
+    from .conftest import VLMRUN
+
+    shard_dir = tmp_path / "tiny-internvl" / "MME-mini" / "shards"
+    proc = subprocess.Popen([*VLMRUN, "eval", "tiny-internvl", "--bench", "MME-mini", "--batch-size", "1",
+                             "--work-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 300
+    while not (shard_dir.is_dir() and read_records(shard_dir)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:]
+    assert "interrupted: containers removed" in out and "Traceback" not in out
+    assert docker_client.containers.list(all=True, filters={"label": "io.vlmrun.job"}) == []
+    kept = len(read_records(shard_dir))
+    assert 0 < kept < 56
+    out = run_cli("eval", "tiny-internvl", "--bench", "MME-mini", "--work-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert _prov(tmp_path, "tiny-internvl")["run"]["samples_computed"] == 56 - kept
+
+
+def test_missing_hub_weights_fail_before_anything_is_built(tmp_path):
+    out = run_cli("eval", "internvl2-2b", "--bench", "MME-mini", "--work-dir", str(tmp_path),
+                  env={"HF_HOME": str(tmp_path / "hf")})
+    assert out.returncode == 2, out.stdout[-2000:]
+    line = out.stdout.strip().splitlines()[-1]
+    assert line.startswith("error: weights of internvl2-2b (OpenGVLab/InternVL2-2B@main) are not in the HuggingFace cache")
+    assert "huggingface-cli download OpenGVLab/InternVL2-2B" in line
+
+
+@pytest.fixture(scope="module")
+def local_437_python():
+    """A host venv installed from the transformers-4.37 CPU lock: the environment the local backend uses."""
+    import subprocess
+    import sys
+
+    from vlmrun.images import sha256_file
+    from vlmrun.paths import cache_dir
+
+    from .conftest import ROOT
+
+    lock = ROOT / "images" / "locks" / "transformers-4.37" / "cpu.txt"
+    venv = cache_dir() / "test-venvs" / f"transformers-4.37-{sha256_file(lock)[:12]}"
+    if not (venv / "bin" / "python").exists():
+        tmp = venv.with_name(venv.name + ".tmp")
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(tmp)], check=True)
+        subprocess.run([str(tmp / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--require-hashes",
+                        "-r", str(lock)], check=True)
+        tmp.rename(venv)  # the venv's scripts keep the tmp path in their shebangs; `python -m` does not care
+    return venv / "bin" / "python"
+
+
+def test_local_backend_runs_the_same_worker_without_a_container(first_run, tmp_path, local_437_python):
+    work, _ = first_run
+    out = run_cli("eval", "tiny-internvl", "--bench", "MME-mini", "--backend", "local", "--limit", "6",
+                  "--work-dir", str(tmp_path), env={"VLMRUN_LOCAL_PYTHON": str(local_437_python)})
+    assert out.returncode == 0, out.stdout[-3000:]
+    prov = _prov(tmp_path, "tiny-internvl")
+    assert prov["backend"] == "local" and prov["image"] is None
+    assert prov["environment"]["transformers"] == "4.37.2" and prov["run"]["samples_computed"] == 6
+    # same code, same pinned versions, same seeded tiny weights: the same answers as in the container
+    from vlmrun_worker.shards import read_records
+
+    local = read_records(tmp_path / "tiny-internvl" / "MME-mini" / "shards")
+    docker = read_records(work / "tiny-internvl" / "MME-mini" / "shards")
+    assert {i: r["prediction"] for i, r in local.items()} == {i: docker[i]["prediction"] for i in local}
