@@ -188,6 +188,15 @@ def images_lock(family: str = typer.Argument(...), flavour: str = typer.Option("
     console.print(f"wrote {path}")
 
 
+@images_app.command("venv")
+def images_venv(family: str = typer.Argument(...), flavour: str = typer.Option("cpu", "--flavour")):
+    """Install a family's lock into a host venv, for `eval --backend local` (same pins, no container)."""
+    from .images import host_venv
+
+    venv = host_venv(_catalogue(), family, flavour, log=lambda l: console.print(l, markup=False))
+    console.print(f"{venv}: run `VLMRUN_LOCAL_PYTHON={venv}/bin/python vlmrun eval ... --backend local`")
+
+
 @models_app.command("list")
 def models_list():
     """Models in the catalogue."""

@@ -298,25 +298,30 @@ class Evaluator:
 
     def _score(self, r: JobResult, rows: list[dict]) -> None:
         job = r.job
-        path = predictions_file(job)
-        if not path.is_file():
-            raise VlmrunError(f"no predictions at {path}: run with --mode all or --mode infer first")
         t = time.monotonic()
-        df = read_predictions(path)
-        if df["prediction"].isna().any():
-            raise VlmrunError(f"{path} has rows without a prediction: run with --mode infer to finish them")
-        # Score the raw predictions (the shards), not the xlsx copy, which had to drop control characters.
-        shard_df = merge(rows, job.run_dir / "shards")
-        if not shard_df["prediction"].isna().any():
-            df = shard_df
+        # Score the raw predictions (the shards); the xlsx copy had to drop control characters, and an
+        # empty answer reads back from it as a missing cell. The xlsx serves when there are no shards.
+        df = merge(rows, job.run_dir / "shards")
+        left = int(df["prediction"].isna().sum())
+        if left:
+            path = predictions_file(job)
+            if not path.is_file():
+                raise VlmrunError(f"{left} of {len(rows)} predictions missing and no {path}: "
+                                  "run with --mode all or --mode infer first")
+            df = read_predictions(path)
+            if len(df) != len(rows):
+                raise VlmrunError(f"{path} holds {len(df)} rows, the benchmark {len(rows)}: "
+                                  "run with --mode infer to finish it")
+            df["prediction"] = df["prediction"].fillna("")
         r.scores = scoring.score(job.bench.scorer, df, self.scoring)
         out = pd.DataFrame([r.scores])
         from .predictions import atomic_write
 
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))
         r.times["score_s"] = round(time.monotonic() - t, 3)
-        if provenance_file(job).is_file():
-            prov = json.loads(provenance_file(job).read_text())
-            prov["scores"] = {"scoring": self.scoring, **r.scores}
-            prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]
-            write_json(prov, provenance_file(job))
+        if not provenance_file(job).is_file():  # predictions made elsewhere: record what we know
+            self._write_provenance(r, None, datetime.now(timezone.utc))
+        prov = json.loads(provenance_file(job).read_text())
+        prov["scores"] = {"scoring": self.scoring, **r.scores}
+        prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]
+        write_json(prov, provenance_file(job))

@@ -322,3 +322,28 @@ def list_images(client) -> list[dict]:
             "created": labels.get("org.opencontainers.image.created", ""),
         })
     return sorted(rows, key=lambda r: (r["family"], r["flavour"], r["created"]))
+
+
+# ---------------------------------------------------------------------------------------------- host venvs
+
+
+def host_venv(cat: Catalogue, family_name: str, flavour: str = "cpu", log: Log = print) -> Path:
+    """A venv on the host installed from the family's lock: the same pinned environment, no container.
+    The local backend uses it (`vlmrun images venv FAMILY`), so local runs match container runs."""
+    fam = cat.family(family_name)
+    lock = cat.root / fam.flavours[flavour].lock
+    venv = cache_dir() / "venvs" / f"{family_name}-{flavour}-{sha256_file(lock)[:12]}"
+    if (venv / "bin" / "python").exists():
+        return venv
+    tmp = venv.with_name(venv.name + "-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    log(f"creating {venv} from {lock}")
+    subprocess.run([sys.executable, "-m", "venv", str(tmp)], check=True)
+    proc = subprocess.run([str(tmp / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                           "--require-hashes", "-r", str(lock)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode != 0:
+        raise VlmrunError(f"installing {lock} into a host venv failed: "
+                          + " | ".join(l for l in proc.stdout.splitlines() if "is ignored" not in l)[-300:])
+    tmp.rename(venv)  # scripts keep the old path in their shebang; vlmrun only uses `python -m`
+    return venv

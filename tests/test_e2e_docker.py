@@ -163,23 +163,10 @@ def test_missing_hub_weights_fail_before_anything_is_built(tmp_path):
 @pytest.fixture(scope="module")
 def local_437_python():
     """A host venv installed from the transformers-4.37 CPU lock: the environment the local backend uses."""
-    import subprocess
-    import sys
+    from vlmrun.images import host_venv
+    from vlmrun.manifest import Catalogue
 
-    from vlmrun.images import sha256_file
-    from vlmrun.paths import cache_dir
-
-    from .conftest import ROOT
-
-    lock = ROOT / "images" / "locks" / "transformers-4.37" / "cpu.txt"
-    venv = cache_dir() / "test-venvs" / f"transformers-4.37-{sha256_file(lock)[:12]}"
-    if not (venv / "bin" / "python").exists():
-        tmp = venv.with_name(venv.name + ".tmp")
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(tmp)], check=True)
-        subprocess.run([str(tmp / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--require-hashes",
-                        "-r", str(lock)], check=True)
-        tmp.rename(venv)  # the venv's scripts keep the tmp path in their shebangs; `python -m` does not care
-    return venv / "bin" / "python"
+    return host_venv(Catalogue(), "transformers-4.37") / "bin" / "python"
 
 
 def test_local_backend_runs_the_same_worker_without_a_container(first_run, tmp_path, local_437_python):
@@ -196,3 +183,51 @@ def test_local_backend_runs_the_same_worker_without_a_container(first_run, tmp_p
     local = read_records(tmp_path / "tiny-internvl" / "MME-mini" / "shards")
     docker = read_records(work / "tiny-internvl" / "MME-mini" / "shards")
     assert {i: r["prediction"] for i, r in local.items()} == {i: docker[i]["prediction"] for i in local}
+
+
+def test_batch_8_gives_the_same_predictions_as_batch_1(first_run, tmp_path):
+    from vlmrun_worker.shards import read_records
+
+    preds = {}
+    for bs in (1, 8):
+        out = run_cli("eval", *MODELS, "--bench", "MME-mini", "--batch-size", str(bs), "--limit", "24",
+                      "--work-dir", str(tmp_path / f"bs{bs}"))
+        assert out.returncode == 0, out.stdout[-3000:]
+        for m in MODELS:
+            assert _prov(tmp_path / f"bs{bs}", m)["run"]["batch_size"] == bs
+            recs = read_records(tmp_path / f"bs{bs}" / m / "MME-mini" / "shards")
+            preds[bs, m] = {i: r["prediction"] for i, r in recs.items()}
+    for m in MODELS:
+        assert len(preds[1, m]) == 24
+        assert preds[1, m] == preds[8, m], m
+
+
+def test_container_killed_with_sigkill_loses_no_finished_prediction(first_run, tmp_path, docker_client):
+    import os
+    import subprocess
+    import time
+
+    from vlmrun_worker.shards import read_records
+
+    from .conftest import VLMRUN
+
+    shard_dir = tmp_path / "tiny-internvl" / "MME-mini" / "shards"
+    proc = subprocess.Popen([*VLMRUN, "eval", "tiny-internvl", "--bench", "MME-mini", "--batch-size", "1",
+                             "--nproc", "2", "--work-dir", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 300
+    while not (shard_dir.is_dir() and len(read_records(shard_dir)) >= 4) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (container,) = docker_client.containers.list(filters={"label": "io.vlmrun.job=tiny-internvl_MME-mini"})
+    container.kill(signal="SIGKILL")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out[-2000:]
+    assert "failed tiny-internvl_MME-mini: worker failed (exit code 137)" in out
+    kept = read_records(shard_dir)
+    assert 4 <= len(kept) < 56
+    # the next run with another world size computes exactly what is missing
+    out = run_cli("eval", "tiny-internvl", "--bench", "MME-mini", "--nproc", "1", "--work-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert _prov(tmp_path, "tiny-internvl")["run"]["samples_computed"] == 56 - len(kept)
+    final = read_records(shard_dir)
+    assert len(final) == 56 and all(final[i] == kept[i] for i in kept)

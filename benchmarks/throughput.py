@@ -1,0 +1,114 @@
+"""Throughput benchmark: prints, for this machine, where the time of a `vlmrun eval` goes.
+
+    .venv/bin/python benchmarks/throughput.py [--rows 2374] [--questions DIR] [--skip-local]
+
+Runs the real CLI (real images, real containers) on a 2374-row MME-format set built from MME's question lists
+with generated images, each configuration in a fresh work dir, and reads the timings from the provenance:
+  1. samples/s at batch size 1 and 8 (tiny-qwen2-vl, 1 rank)
+  2. 1 vs 2 ranks (tiny-qwen2-vl, batch 8)
+  3. docker backend vs local backend on the same job (tiny-internvl; local = a host venv from the same lock)
+  4. the time split: image check, tiny model, container start, model load, inference, merge, scoring
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def make_project(tmp: Path, questions: Path, rows: int) -> Path:
+    from vlmrun.datasets import build_mme_tsv, read_tsv, write_tsv, TSV_COLUMNS
+
+    proj = tmp / "proj"
+    for name in ("manifests", "Dockerfiles", "images", "data"):
+        shutil.copytree(ROOT / name, proj / name, ignore=shutil.ignore_patterns("__pycache__"))
+    tsv = proj / "data" / "MME-synth.tsv"
+    build_mme_tsv(questions, tsv)
+    if rows < 2374:
+        write_tsv(read_tsv(tsv)[:rows], tsv, TSV_COLUMNS)
+    (proj / "manifests" / "benchmarks" / "MME-synth.yaml").write_text(
+        "name: MME-synth\ntype: yorn\nscorer: mme\nfile: data/MME-synth.tsv\nbundled: true\n"
+        "description: all MME questions with generated images (benchmark only)\n")
+    return proj
+
+
+def run(proj: Path, work: Path, *args, env=None) -> float:
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "vlmrun.cli", "eval", *args, "--bench", "MME-synth",
+                          "--work-dir", str(work)], env={**os.environ, "VLMRUN_HOME": str(proj), **(env or {})},
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if out.returncode != 0:
+        sys.exit(f"vlmrun eval {' '.join(args)} failed:\n{out.stdout[-3000:]}")
+    return time.monotonic() - t0
+
+
+def times(work: Path, model: str) -> dict:
+    prov = json.loads((work / model / "MME-synth" / "provenance.json").read_text())
+    t = dict(prov["run"]["times"])
+    t["samples"] = prov["run"]["samples_computed"]
+    return t
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=2374)
+    ap.add_argument("--questions", type=Path, default=ROOT.parent / "shared" / "data" / "mme" / "questions")
+    ap.add_argument("--skip-local", action="store_true", help="skip the docker-vs-local comparison")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vlmrun-bench-") as tmpd:
+        tmp = Path(tmpd)
+        proj = make_project(tmp, a.questions, a.rows)
+        results = []
+
+        def job(name, model, *args, env=None):
+            work = tmp / name
+            wall = run(proj, work, model, *args, env=env)
+            t = times(work, model)
+            t["wall_s"] = wall
+            results.append((name, model, t))
+            print(f"  {name:<22} {model:<14} {t['samples']:>5} samples  infer {t['infer_s']:7.2f} s  "
+                  f"{t['samples'] / max(t['infer_s'], 1e-9):7.1f} samples/s  wall {wall:6.1f} s", flush=True)
+            return t
+
+        print(f"vlmrun throughput on {os.cpu_count()} CPUs, {a.rows} MME-format rows, tiny random-weight models")
+        # warm: images built or found, tiny models made, outside the timed runs
+        run(proj, tmp / "warm", "tiny-qwen2-vl", "tiny-internvl", "--limit", "2")
+        b1 = job("batch1", "tiny-qwen2-vl", "--batch-size", "1")
+        b8 = job("batch8", "tiny-qwen2-vl", "--batch-size", "8")
+        r2 = job("batch8-2ranks", "tiny-qwen2-vl", "--batch-size", "8", "--nproc", "2")
+        dk = job("docker", "tiny-internvl", "--batch-size", "1", "--limit", str(min(a.rows, 400)))
+        lc = None
+        if not a.skip_local:
+            from vlmrun.images import host_venv
+            from vlmrun.manifest import Catalogue
+
+            py = host_venv(Catalogue(proj), "transformers-4.37", log=lambda s: None) / "bin" / "python"
+            lc = job("local", "tiny-internvl", "--batch-size", "1", "--limit", str(min(a.rows, 400)),
+                     "--backend", "local", env={"VLMRUN_LOCAL_PYTHON": str(py)})
+        print()
+        sps = lambda t: t["samples"] / t["infer_s"]  # noqa: E731
+        print(f"batch 8 vs 1 (tiny-qwen2-vl): {sps(b8):.1f} vs {sps(b1):.1f} samples/s = {sps(b8) / sps(b1):.2f}x")
+        print(f"2 ranks vs 1 (batch 8):       wall {r2['wall_s']:.1f} s vs {b8['wall_s']:.1f} s = "
+              f"{b8['wall_s'] / r2['wall_s']:.2f}x  (2 CPU cores shared by both ranks)")
+        if lc:
+            extra = dk["wall_s"] - lc["wall_s"]
+            print(f"docker vs local (tiny-internvl, same job): wall {dk['wall_s']:.1f} s vs {lc['wall_s']:.1f} s = "
+                  f"{dk['wall_s'] / lc['wall_s']:.2f}x, {extra:+.1f} s per job")
+        print()
+        keys = ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "merge_s", "score_s"]
+        print(f"{'time split (s)':<24}" + "".join(f"{k[:-2]:>11}" for k in keys) + f"{'wall':>9}")
+        for name, model, t in results:
+            print(f"{name + ' ' + model:<24}" + "".join(f"{t.get(k, 0.0):>11.2f}" for k in keys) + f"{t['wall_s']:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
