@@ -42,6 +42,7 @@ def eval_cmd(
     gpus: Optional[str] = typer.Option(None, "--gpus", help="all | N | 0,1 (device ids); leave out to run on CPU"),
     mode: str = typer.Option("all", "--mode", help="all | infer | eval"),
     backend: str = typer.Option("docker", "--backend", help="docker | local (no container)"),
+    engine: str = typer.Option("hf", "--engine", help="hf (transformers, torchrun data parallel) | vllm (GPU only)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="override the model's batch size"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N rows of each benchmark"),
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
@@ -56,7 +57,7 @@ def eval_cmd(
 
     cat = _catalogue()
     jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
-                     batch_size=batch_size, limit=limit)
+                     batch_size=batch_size, limit=limit, engine=engine)
     if dry_run:
         _print_dry_run(cat, jobs)
         return

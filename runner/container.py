@@ -76,12 +76,23 @@ def job_payload(job: Job, data: str, model_dir: str, out_dir: str) -> dict:
         "batch_size": job.batch_size,
         "limit": job.limit,
         "model": job.model.model_dump(mode="json"),
+        "engine": job.engine,
+        # vLLM: one process shards the model over every GPU it was given
+        "tensor_parallel_size": (job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,
     }
 
 
 def torchrun_command(nproc, job_file: str, python: Optional[str] = None) -> list[str]:
     launcher = [python, "-m", "torch.distributed.run"] if python else ["torchrun"]
     return [*launcher, "--standalone", f"--nproc-per-node={nproc}", "-m", "vlmrun_worker", "run", job_file]
+
+
+def worker_command(job: Job, job_file: str, python: Optional[str] = None) -> list[str]:
+    """torchrun data parallelism for the transformers engine; one plain process for vLLM, which manages its
+    own GPU workers (and must not see torchrun's distributed environment)."""
+    if job.engine == "vllm":
+        return [python or "python", "-m", "vlmrun_worker", "run", job_file]
+    return torchrun_command(job.nproc, job_file, python)
 
 
 def base_env(gpus: Optional[GpuSpec]) -> dict:
@@ -98,7 +109,7 @@ def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Pat
     payload = job_payload(job, data_target, MODEL_MOUNT, OUT_MOUNT)
     req = ContainerRequest(
         image=image_tag,
-        command=torchrun_command(job.nproc, f"{OUT_MOUNT}/{JOB_FILE}"),
+        command=worker_command(job, f"{OUT_MOUNT}/{JOB_FILE}"),
         name=container_name(job.model.name, job.bench.name),
         user=container_user(),
         mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
@@ -132,7 +143,7 @@ def local_job_request(job: Job, data_file: Path, model_dir: Path) -> tuple[Local
     payload = job_payload(job, str(data_file), str(model_dir), str(job.run_dir))
     env = {k: v for k, v in base_env(job.gpus).items() if k != "HOME"}
     env["PYTHONPATH"] = str(worker_dir()) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    return LocalRequest(command=torchrun_command(job.nproc, str(job.run_dir / JOB_FILE), python=local_python()),
+    return LocalRequest(command=worker_command(job, str(job.run_dir / JOB_FILE), python=local_python()),
                         env=env, cwd=str(job.run_dir)), payload
 
 

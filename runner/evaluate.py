@@ -142,9 +142,10 @@ class Evaluator:
             if gpu_jobs and self.backend_name == "docker":
                 from .images import base_image_id
 
-                fam = self.cat.family(gpu_jobs[0].family)
-                base_image_id(self._client, fam, "cuda", make_missing=True, log=self.console.print)
-                self.backend.check_gpus(gpu_jobs[0].gpus, fam.flavours["cuda"].base)
+                j = gpu_jobs[0]
+                fam = self.cat.family(j.family)
+                base_image_id(self._client, fam, j.flavour, make_missing=True, log=self.console.print)
+                self.backend.check_gpus(j.gpus, fam.flavours[j.flavour].base)
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:
@@ -279,7 +280,7 @@ class Evaluator:
                       "processor": job.model.processor, "prompt": job.model.prompt.model_dump(),
                       "generation": job.model.generation.model_dump()},
             "benchmark": {"name": job.bench.name, "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
-            "run": {"nproc": job.nproc, "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
+            "run": {"engine": job.engine, "nproc": job.nproc, "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
                     "device": job.device, "batch_size": job.batch_size, "limit": job.limit,
                     "started": started.isoformat(timespec="seconds"),
                     "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import VlmrunError
 from .paths import project_root
 
-FLAVOURS = ("cpu", "cuda")
+FLAVOURS = ("cpu", "cuda", "vllm")
 
 
 class _Strict(BaseModel):
@@ -32,7 +32,7 @@ class Family(_Strict):
     description: str = ""
     python: str
     dockerfile: str
-    flavours: dict[Literal["cpu", "cuda"], Flavour]
+    flavours: dict[Literal["cpu", "cuda", "vllm"], Flavour]
     source_file: Optional[str] = Field(None, exclude=True)
 
     @field_validator("flavours")
@@ -83,6 +83,8 @@ class Model(_Strict):
     prompt: Prompt = Field(default_factory=Prompt)
     generation: Generation = Field(default_factory=Generation)
     batch_size: int = Field(1, gt=0)
+    engines: list[Literal["hf", "vllm"]] = Field(default_factory=lambda: ["hf"],
+                                                 description="inference engines this model can run on")
     description: str = ""
     references: list[Reference] = Field(default_factory=list)
     source_file: Optional[str] = Field(None, exclude=True)
@@ -105,7 +107,8 @@ def available_adapters(root: Path | None = None) -> list[str]:
     """Adapters are modules of the worker package; a new file there is a new adapter."""
     root = root or project_root()
     d = root / "images" / "worker" / "vlmrun_worker" / "adapters"
-    return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_") and p.stem != "base")
+    engines = {"base", "vllm_chat"}  # shared helpers and engine wrappers, not model code
+    return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_") and p.stem not in engines)
 
 
 def available_tiny_recipes(root: Path | None = None) -> list[str]:

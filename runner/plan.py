@@ -20,6 +20,7 @@ class Job:
     batch_size: int
     limit: Optional[int]
     run_dir: Path
+    engine: str = "hf"
 
     @property
     def name(self) -> str:
@@ -36,7 +37,7 @@ class Job:
 
 def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: Path,
               gpus: Optional[GpuSpec] = None, nproc: Optional[int] = None, batch_size: Optional[int] = None,
-              limit: Optional[int] = None) -> list[Job]:
+              limit: Optional[int] = None, engine: str = "hf") -> list[Job]:
     if not models:
         raise VlmrunError(f"name at least one model; valid models: {', '.join(sorted(cat.models))}")
     if nproc is not None and nproc < 1:
@@ -45,16 +46,25 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError("--limit must be at least 1")
     if batch_size is not None and batch_size < 1:
         raise VlmrunError("--batch-size must be at least 1")
+    if engine not in ("hf", "vllm"):
+        raise VlmrunError(f"--engine {engine!r}: use hf (transformers) or vllm")
+    if engine == "vllm" and not gpus:
+        raise VlmrunError("the vLLM engine runs on GPUs only: add --gpus (or use --engine hf)")
     ms = [cat.model(m) for m in dict.fromkeys(models)]
     bs = [cat.benchmark(b) for b in dict.fromkeys(benches)]
-    flavour = "cuda" if gpus else "cpu"
+    flavour = "vllm" if engine == "vllm" else "cuda" if gpus else "cpu"
     jobs = []
     for m in ms:
+        if engine not in m.engines:
+            raise VlmrunError(f"model {m.name} does not run on the {engine} engine (its manifest lists engines: "
+                              f"{', '.join(m.engines)})")
         fam = cat.family(m.family)
         if flavour not in fam.flavours:
             raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour} flavour")
-        if nproc is not None:
-            n: Union[int, str] = nproc
+        if engine == "vllm":
+            n: Union[int, str] = 1  # one process; vLLM batches itself and shards the model over the GPUs
+        elif nproc is not None:
+            n = nproc
         elif gpus is None:
             n = 1
         else:
@@ -64,5 +74,5 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         for b in bs:
             jobs.append(Job(model=m, bench=b, flavour=flavour, nproc=n, gpus=gpus,
                             batch_size=batch_size or m.batch_size, limit=limit,
-                            run_dir=Path(work_dir) / m.name / b.name))
+                            run_dir=Path(work_dir) / m.name / b.name, engine=engine))
     return jobs

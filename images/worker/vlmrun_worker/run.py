@@ -22,14 +22,16 @@ class Sample:
         self.index, self.question, self.image = index, question, image
 
 
-def _prefetch(rows, batch_size, depth=2):
-    """Decode images for the next batches in a background thread while the model works."""
+def _prefetch(rows, batch_size, prepare=None, depth=2):
+    """Decode images and run the adapter's preprocessing for the next batches in a background thread while
+    the model works on the current one. Yields (samples, prepared inputs)."""
     q: queue.Queue = queue.Queue(maxsize=depth)
 
     def produce():
         try:
             for i in range(0, len(rows), batch_size):
-                q.put([Sample(r.index, r.question, decode_image(r.image_b64)) for r in rows[i:i + batch_size]])
+                batch = [Sample(r.index, r.question, decode_image(r.image_b64)) for r in rows[i:i + batch_size]]
+                q.put((batch, prepare(batch) if prepare else None))
         except BaseException as e:  # surfaced in the consumer
             q.put(e)
         q.put(None)
@@ -78,13 +80,16 @@ def run(job_path: str) -> int:
         from .adapters import load_adapter
 
         t0 = time.monotonic()
-        adapter = load_adapter(job["adapter"], job["model_dir"], job["model"], device)
+        name = "vllm_chat" if job.get("engine") == "vllm" else job["adapter"]
+        spec = {**job["model"], "tensor_parallel_size": job.get("tensor_parallel_size", 1)}
+        adapter = load_adapter(name, job["model_dir"], spec, device)
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
         with ShardWriter(pred_dir, rank) as writer:
-            for batch in _prefetch(mine, int(job.get("batch_size", 1))):
-                preds = adapter.generate(batch)
+            prepare = getattr(adapter, "prepare", None)
+            for batch, prepared in _prefetch(mine, int(job.get("batch_size", 1)), prepare):
+                preds = adapter.generate(batch, prepared)
                 for s, p in zip(batch, preds):
                     writer.write({"index": s.index, "prediction": p})
                 timings["samples"] += len(batch)

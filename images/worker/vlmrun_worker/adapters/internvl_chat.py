@@ -77,11 +77,14 @@ class Adapter:
         self.max_num = int((spec.get("processor") or {}).get("max_num", 6))
         self.gen = greedy_kwargs(spec)
 
-    def generate(self, samples) -> list[str]:
+    def prepare(self, samples):
+        return ([pixel_values(s.image, self.max_num, self.dtype) for s in samples],
+                [build_prompt(s.question, self.spec) for s in samples])
+
+    def generate(self, samples, prepared=None) -> list[str]:
         import torch
 
-        pv = [pixel_values(s.image, self.max_num, self.dtype) for s in samples]
-        prompts = [build_prompt(s.question, self.spec) for s in samples]
+        pv, prompts = prepared if prepared is not None else self.prepare(samples)
         with torch.inference_mode():
             if len(samples) == 1:
                 return [self.model.chat(self.tokenizer, pv[0].to(self.device), prompts[0], dict(self.gen))]

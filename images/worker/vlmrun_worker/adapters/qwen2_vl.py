@@ -44,13 +44,15 @@ class Adapter:
         self.model.to(device).eval()
         self.gen = greedy_kwargs(spec)
 
-    def generate(self, samples) -> list[str]:
-        import torch
-
+    def prepare(self, samples):
         texts = [self.processor.apply_chat_template(build_messages(s.question, self.spec), tokenize=False,
                                                     add_generation_prompt=True) for s in samples]
-        inputs = self.processor(text=texts, images=[s.image for s in samples], padding=True, return_tensors="pt")
-        inputs = inputs.to(self.device)
+        return self.processor(text=texts, images=[s.image for s in samples], padding=True, return_tensors="pt")
+
+    def generate(self, samples, prepared=None) -> list[str]:
+        import torch
+
+        inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
         with torch.inference_mode():
             out = self.model.generate(**inputs, **self.gen)
         new = out[:, inputs["input_ids"].shape[1]:]

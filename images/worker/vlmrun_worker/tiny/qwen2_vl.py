@@ -15,18 +15,26 @@ CHAT_TEMPLATE = (
 )
 
 
-def make(out_dir):
+TINY = dict(
+    text=dict(vocab_size=None, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+              num_key_value_heads=2, max_position_embeddings=4096,
+              rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]}),
+    vision=dict(depth=2, embed_dim=32, hidden_size=64, num_heads=4, mlp_ratio=2, patch_size=14,
+                spatial_merge_size=2, temporal_patch_size=2, in_channels=3),
+    dtype="float32",
+)
+
+
+def make(out_dir, shape=TINY):
     import torch
     import transformers
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor
 
     tok = byte_level_tokenizer(SPECIAL, CHAT_TEMPLATE, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
-    text = dict(vocab_size=len(tok) + 8, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]})
-    vision = dict(depth=2, embed_dim=32, hidden_size=64, num_heads=4, mlp_ratio=2, patch_size=14,
-                  spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
+    text = dict(shape["text"])
+    text["vocab_size"] = text["vocab_size"] or len(tok) + 8
+    vision = dict(shape["vision"])
     tokens = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
                   bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
@@ -36,7 +44,8 @@ def make(out_dir):
     else:  # 4.x: the text settings sit at the top level
         cfg = Qwen2VLConfig(**{**tokens, **text}, vision_config=vision)
     torch.manual_seed(0)
-    Qwen2VLForConditionalGeneration(cfg).save_pretrained(out_dir)
+    model = Qwen2VLForConditionalGeneration(cfg).to(getattr(torch, shape["dtype"]))
+    model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     proc_kw = dict(image_processor=Qwen2VLImageProcessor(), tokenizer=tok, chat_template=CHAT_TEMPLATE)
     if hasattr(transformers, "Qwen2VLVideoProcessor"):  # needed explicitly from transformers 4.57 on
