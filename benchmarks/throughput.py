@@ -8,6 +8,11 @@ with generated images, each configuration in a fresh work dir, and reads the tim
   2. 1 vs 2 ranks (tiny-qwen2-vl, batch 8)
   3. docker backend vs local backend on the same job (tiny-internvl; local = a host venv from the same lock)
   4. the time split: image check, tiny model, container start, model load, inference, merge, scoring
+
+    .venv/bin/python benchmarks/throughput.py --full-size --gpus all [--rows 2374]
+
+On a GPU machine: the same measurements (batch 1 vs 8, 1 vs N ranks) with qwen2-vl-2b-random, Qwen2-VL-2B's
+full architecture with random weights built from its config (no download), on the CUDA image flavour.
 """
 from __future__ import annotations
 
@@ -63,7 +68,12 @@ def main():
     ap.add_argument("--rows", type=int, default=2374)
     ap.add_argument("--questions", type=Path, default=ROOT.parent / "shared" / "data" / "mme" / "questions")
     ap.add_argument("--skip-local", action="store_true", help="skip the docker-vs-local comparison")
+    ap.add_argument("--full-size", action="store_true",
+                    help="measure qwen2-vl-2b-random (full Qwen2-VL-2B architecture, random weights); needs --gpus")
+    ap.add_argument("--gpus", default=None, help="as vlmrun eval --gpus (all | N | 0,1)")
     a = ap.parse_args()
+    if a.full_size and not a.gpus:
+        sys.exit("--full-size measures a 2B model: run it on a GPU machine with --gpus all")
     with tempfile.TemporaryDirectory(prefix="vlmrun-bench-") as tmpd:
         tmp = Path(tmpd)
         proj = make_project(tmp, a.questions, a.rows)
@@ -79,6 +89,9 @@ def main():
                   f"{t['samples'] / max(t['infer_s'], 1e-9):7.1f} samples/s  wall {wall:6.1f} s", flush=True)
             return t
 
+        if a.full_size:
+            full(a, proj, tmp)
+            return
         print(f"vlmrun throughput on {os.cpu_count()} CPUs, {a.rows} MME-format rows, tiny random-weight models")
         # warm: images built or found, tiny models made, outside the timed runs
         run(proj, tmp / "warm", "tiny-qwen2-vl", "tiny-internvl", "--limit", "2")
@@ -108,6 +121,21 @@ def main():
         print(f"{'time split (s)':<24}" + "".join(f"{k[:-2]:>11}" for k in keys) + f"{'wall':>9}")
         for name, model, t in results:
             print(f"{name + ' ' + model:<24}" + "".join(f"{t.get(k, 0.0):>11.2f}" for k in keys) + f"{t['wall_s']:>9.1f}")
+
+
+def full(a, proj: Path, tmp: Path) -> None:
+    model, gpu = "qwen2-vl-2b-random", ["--gpus", a.gpus]
+    print(f"vlmrun throughput, {model} on GPUs {a.gpus}, {a.rows} MME-format rows")
+    run(proj, tmp / "warm", model, "--limit", "2", *gpu)
+    rows = []
+    for name, extra in [("batch1", ["--batch-size", "1", "--nproc", "1"]), ("batch8", ["--batch-size", "8", "--nproc", "1"]),
+                        ("batch8-all-gpus", ["--batch-size", "8"])]:
+        work = tmp / name
+        wall = run(proj, work, model, *extra, *gpu)
+        t = times(work, model)
+        rows.append((name, t, wall))
+        print(f"  {name:<16} {t['samples']:>5} samples  infer {t['infer_s']:8.2f} s  "
+              f"{t['samples'] / t['infer_s']:7.2f} samples/s  load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
