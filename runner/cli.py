@@ -75,8 +75,8 @@ def eval_cmd(
     tables = score_tables(records)
     runs = runs_table(results)
     print_tables(console, tables, runs)
-    for p in write_report(work_dir, tables, runs):
-        console.print(f"wrote {p}")
+    written = write_report(work_dir, tables, runs, records=records, cat=cat)
+    console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
     failed = [r for r in results if r.status != "ok"]
     for r in failed:
         console.print(f"[red]failed[/red] {r.job.name}: {r.error}", markup=True, highlight=False)
@@ -96,19 +96,22 @@ def _print_dry_run(cat, jobs):
 
 
 @app.command("report")
-def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier `vlmrun eval` runs")):
+def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier `vlmrun eval` runs"),
+               formats: str = typer.Option("csv,md,xlsx,json,html", "--format",
+                                           help="comma-separated: csv, md, xlsx, json, html")):
     """Rebuild and print the merged report of every job in WORK_DIR."""
     from .report import collect, print_tables, score_tables, write_report
 
     if not work_dir.is_dir():
         raise VlmrunError(f"{work_dir} is not a folder")
-    records = collect(work_dir)
+    records = [r for r in collect(work_dir) if r.get("scores")]
     if not records:
-        raise VlmrunError(f"no results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
+        raise VlmrunError(f"no scored results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
     tables = score_tables(records)
     print_tables(console, tables)
-    for p in write_report(work_dir, tables):
-        console.print(f"wrote {p}")
+    fmts = [f.strip() for f in formats.split(",") if f.strip()]
+    written = write_report(work_dir, tables, records=records, cat=_catalogue(), formats=fmts)
+    console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
 
 
 @app.command("score")

@@ -1,5 +1,7 @@
-"""The report: one table per benchmark, rows = models, columns = the benchmark's scores; plus a table of
-runs (status, environment, timings). Printed with rich and written as CSV and Markdown."""
+"""The report: a summary (models x benchmarks, each benchmark's main metric), one detail table per benchmark
+(rows = models, columns = its scores, with deltas against the reference scores in the model manifests), a
+short comparison of the leading models, and a table of runs. Printed with rich; written as CSV, Markdown,
+xlsx, JSON and an HTML page with charts (runner/report_html.py)."""
 from __future__ import annotations
 
 import json
@@ -39,6 +41,74 @@ def score_tables(records: list[dict]) -> dict[str, pd.DataFrame]:
     return {b: pd.DataFrame(rows).set_index("Model") for b, rows in tables.items()}
 
 
+MAIN_METRIC = "Overall"  # MME: perception + reasoning, as VLMEvalKit's summary reports it
+FORMATS = ("csv", "md", "xlsx", "json", "html")
+
+
+def summary_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Models x benchmarks, each benchmark's main metric."""
+    cols = {}
+    for bench, df in tables.items():
+        cols[bench] = (df["Perception"] + df["Reasoning"]).round(2)
+    out = pd.DataFrame(cols)
+    out.index.name = "Model"
+    return out
+
+
+def reference_deltas(tables: dict[str, pd.DataFrame], cat) -> dict[str, list[dict]]:
+    """Score minus the reference score in each model's manifest (same benchmark only): a drifting
+    environment shows up at once. Adds 'Δ <metric>' columns to the detail tables in place."""
+    notes: dict[str, list[dict]] = {}
+    for bench, df in tables.items():
+        for model in df.index:
+            m = cat.models.get(model) if cat else None
+            for ref in (m.references if m else []):
+                if ref.bench != bench:
+                    continue
+                for key, value in ref.scores.items():
+                    label = MME_COLUMNS.get(key, key)
+                    if label in df.columns:
+                        df.loc[model, f"Δ {label}"] = round(float(df.loc[model, label]) - value, 2)
+                notes.setdefault(bench, []).append({"model": model, "scores": ref.scores, "source": ref.source})
+    return notes
+
+
+def compare(df: pd.DataFrame, a: str, b: str) -> str:
+    """Where each of two models leads, and by how much (main metrics first, then subtasks)."""
+    parts = []
+    for metric in ("Perception", "Reasoning"):
+        x, y = float(df.loc[a, metric]), float(df.loc[b, metric])
+        if x == y:
+            parts.append(f"{a} and {b} tie on {metric} ({x:.2f})")
+        else:
+            lead, trail, hi, lo = (a, b, x, y) if x > y else (b, a, y, x)
+            parts.append(f"{lead} leads on {metric} by {hi - lo:.2f} ({hi:.2f} vs {lo:.2f})")
+    subtasks = [c for c in df.columns if c in MME_PERCEPTION + MME_REASONING]
+    diff = {c: float(df.loc[a, c]) - float(df.loc[b, c]) for c in subtasks}
+    wins_a = [c for c, d in diff.items() if d > 0]
+    wins_b = [c for c, d in diff.items() if d < 0]
+    for name, wins, sign in ((a, wins_a, 1), (b, wins_b, -1)):
+        if wins:
+            top = sorted(wins, key=lambda c: -sign * diff[c])[:3]
+            parts.append(f"{name} leads in {len(wins)} of {len(subtasks)} subtasks, most in "
+                         + ", ".join(f"{c} (+{abs(diff[c]):.2f})" for c in top))
+    ties = len(subtasks) - len(wins_a) - len(wins_b)
+    if ties:
+        parts.append(f"{ties} subtasks tie")
+    return "; ".join(parts) + "."
+
+
+def comparisons(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """For each benchmark with two or more models: the two best by the main metric, compared."""
+    out = {}
+    for bench, df in tables.items():
+        if len(df) < 2:
+            continue
+        top = (df["Perception"] + df["Reasoning"]).sort_values(ascending=False).index[:2]
+        out[bench] = compare(df, top[0], top[1])
+    return out
+
+
 def runs_table(results) -> pd.DataFrame:
     rows = []
     for r in results:
@@ -69,26 +139,74 @@ def _fmt(v) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
-def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataFrame | None = None) -> list[Path]:
+def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataFrame | None = None,
+                 records: list[dict] | None = None, cat=None, formats=FORMATS) -> list[Path]:
+    """Write the report in the asked formats; returns the files written."""
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        from .errors import VlmrunError
+
+        raise VlmrunError(f"unknown report format(s) {sorted(unknown)}; use some of {', '.join(FORMATS)}")
     work_dir.mkdir(parents=True, exist_ok=True)
+    tables = {b: df.copy() for b, df in tables.items()}
+    notes = reference_deltas(tables, cat)
+    summary = summary_table(tables) if tables else pd.DataFrame()
+    texts = comparisons(tables)
     written = []
-    long = []
-    md = ["# vlmrun report", ""]
-    for bench, df in tables.items():
-        md += [f"## {bench}", "", to_markdown(df), ""]
-        long.append(df.reset_index().assign(Benchmark=bench))
-    if runs is not None and not runs.empty:
-        md += ["## Runs", "", to_markdown(runs, index=False), ""]
-    if long:
-        all_scores = pd.concat(long, ignore_index=True)
-        cols = ["Model", "Benchmark"] + [c for c in all_scores.columns if c not in ("Model", "Benchmark")]
-        path = work_dir / "report.csv"
-        atomic_write(path, lambda p: all_scores[cols].to_csv(p, index=False))
+
+    def out(name, write):
+        path = work_dir / name
+        atomic_write(path, write)
         written.append(path)
-    path = work_dir / "report.md"
-    atomic_write(path, lambda p: p.write_text("\n".join(md)))
-    written.append(path)
+
+    if "csv" in formats and tables:
+        long = pd.concat([df.reset_index().assign(Benchmark=b) for b, df in tables.items()], ignore_index=True)
+        cols = ["Model", "Benchmark"] + [c for c in long.columns if c not in ("Model", "Benchmark")]
+        out("report.csv", lambda p: long[cols].to_csv(p, index=False))
+        out("summary.csv", lambda p: summary.to_csv(p))
+    if "md" in formats:
+        md = ["# vlmrun report", ""]
+        if tables:
+            md += ["## Summary", "", f"Main metric per benchmark (MME: {MAIN_METRIC} = Perception + Reasoning).", "",
+                   to_markdown(summary), ""]
+        for bench, df in tables.items():
+            md += [f"## {bench}", "", to_markdown(df), ""]
+            if bench in texts:
+                md += [texts[bench], ""]
+            for n in notes.get(bench, []):
+                md += [f"Reference for {n['model']}: {n['scores']} ({n['source']}).", ""]
+        if runs is not None and not runs.empty:
+            md += ["## Runs", "", to_markdown(runs, index=False), ""]
+        out("report.md", lambda p: p.write_text("\n".join(md)))
+    if "xlsx" in formats and tables:
+        def xlsx(p):
+            with pd.ExcelWriter(p, engine="openpyxl") as w:
+                summary.to_excel(w, sheet_name="summary")
+                for bench, df in tables.items():
+                    df.to_excel(w, sheet_name=bench[:31])
+                if runs is not None and not runs.empty:
+                    runs.to_excel(w, sheet_name="runs", index=False)
+        out("report.xlsx", xlsx)
+    if "json" in formats:
+        doc = {"summary": json.loads(summary.to_json(orient="index")) if tables else {},
+               "benchmarks": {b: json.loads(df.to_json(orient="index")) for b, df in tables.items()},
+               "comparisons": texts, "references": notes,
+               "provenance": [_slim(r) for r in (records or [])]}
+        out("report.json", lambda p: p.write_text(json.dumps(doc, indent=1, default=str)))
+    if "html" in formats:
+        from .report_html import render
+
+        html = render(summary, tables, texts, notes, records or [], runs)
+        out("report.html", lambda p: p.write_text(html, encoding="utf-8"))
     return written
+
+
+def _slim(record: dict) -> dict:
+    """A provenance record without the long pip freeze (it stays in provenance.json)."""
+    rec = json.loads(json.dumps(record, default=str))
+    if isinstance(rec.get("environment"), dict):
+        rec["environment"].pop("pip_freeze", None)
+    return rec
 
 
 TIME_LABELS = {"image_s": "image", "tiny_model_s": "tiny", "container_start_s": "start", "load_s": "load",
@@ -96,6 +214,16 @@ TIME_LABELS = {"image_s": "image", "tiny_model_s": "tiny", "container_start_s": 
 
 
 def print_tables(console: Console, tables: dict[str, pd.DataFrame], runs: pd.DataFrame | None = None) -> None:
+    if len(tables) > 1:
+        summary = summary_table(tables)
+        t = Table(title=f"Summary ({MAIN_METRIC} = Perception + Reasoning)")
+        t.add_column("Model", style="bold")
+        for c in summary.columns:
+            t.add_column(str(c), justify="right")
+        for idx, row in summary.iterrows():
+            t.add_row(str(idx), *[_fmt(v) for v in row.tolist()])
+        console.print(t)
+    texts = comparisons(tables)
     for bench, df in tables.items():
         # rows = models; a terminal too narrow for every subtask gets the same table turned on its side
         wide = 12 + 9 * len(df.columns) <= console.width
@@ -107,6 +235,8 @@ def print_tables(console: Console, tables: dict[str, pd.DataFrame], runs: pd.Dat
         for idx, row in view.iterrows():
             t.add_row(str(idx), *[_fmt(v) for v in row.tolist()])
         console.print(t)
+        if bench in texts:
+            console.print(texts[bench], highlight=False)
     if runs is not None and not runs.empty:
         t = Table(title="Runs")
         for c in ("Model", "Benchmark", "Status", "transformers", "Computed", "Time (s)"):

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Set up vlmrun on this machine: the Docker engine (installed and started where absent and we are root),
 # debootstrap for the local base image, and a virtual environment .venv with vlmrun installed.
+# --test also installs what the tests need (Debian's chromium and chromedriver for the HTML report test).
 # Idempotent: run it as often as you like.
 set -euo pipefail
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -12,6 +15,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+if [ $with_tests = 1 ]; then
+  command -v chromium >/dev/null || need_pkgs+=(chromium)
+  command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
   as_root apt-get update -qq
