@@ -225,12 +225,32 @@ def bench_list():
         t.add_column(c)
     for b in sorted(cat.benchmarks.values(), key=lambda b: b.name):
         try:
-            bench_file(b, verify=False)
+            bench_file(b, check=False)
             present = "yes"
         except VlmrunError:
             present = "no"
         t.add_row(b.name, b.type, str(b.rows or ""), b.file, present)
     console.print(t)
+
+
+data_app = typer.Typer(no_args_is_help=True, help="Benchmark data files.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("fetch")
+def data_fetch(benches: List[str] = typer.Argument(..., help="benchmark names")):
+    """Download benchmark TSVs into $LMUData (md5-checked, resumable); files already there are reused."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from .datasets import fetch
+
+    cat = _catalogue()
+    todo = [cat.benchmark(b) for b in benches]
+    with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console) as bar:
+        for b in todo:
+            task = bar.add_task(b.name, total=None)
+            path, what = fetch(b, progress=lambda done, total: bar.update(task, completed=done, total=total))
+            bar.update(task, description=f"{b.name}: {what}")
 
 
 @app.command("doctor")

@@ -29,20 +29,18 @@ def md5_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def bench_file(bench: Benchmark, root: Path | None = None, verify: bool = True) -> Path:
+def bench_file(bench: Benchmark, root: Path | None = None, check: bool = True) -> Path:
     """The benchmark's TSV on this host, checked against the manifest's md5."""
     if bench.bundled:
         path = (root or project_root()) / bench.file
     else:
         path = lmu_data_dir() / bench.file
     if not path.is_file():
-        where = f"download {bench.url} (md5 {bench.md5}) to {path}" if bench.url else f"put it at {path}"
+        where = (f"run `vlmrun data fetch {bench.name}` (downloads {bench.url}, md5 {bench.md5}, to {path})"
+                 if bench.url else f"put it at {path}")
         raise VlmrunError(f"data file for {bench.name} not found: {where} (or set $LMUData to the folder holding it)")
-    if verify and bench.md5:
-        got = md5_file(path)
-        if got != bench.md5:
-            raise VlmrunError(f"data file {path} has md5 {got}, the {bench.name} manifest expects {bench.md5}: "
-                              "the file is damaged or a different version; download it again")
+    if check:
+        verify(bench, path)
     return path
 
 
@@ -129,3 +127,82 @@ def build_mme_tsv(questions_dir: Path, out: Path, per_category: int | None = Non
     out.parent.mkdir(parents=True, exist_ok=True)
     write_tsv(rows, out, TSV_COLUMNS)
     return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------- fetch
+
+
+def _count_rows(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+def verify(bench: Benchmark, path: Path) -> None:
+    """md5 (when the manifest has one) and row count (when it has one); a one-line error otherwise."""
+    if bench.md5:
+        got = md5_file(path)
+        if got != bench.md5:
+            raise VlmrunError(f"{path} has md5 {got}, the {bench.name} manifest expects {bench.md5}: "
+                              "the file is damaged, truncated or a different version; it was not used")
+    if bench.rows and not bench.md5:
+        n = _count_rows(path)
+        if n != bench.rows:
+            raise VlmrunError(f"{path} holds {n} rows, the {bench.name} manifest expects {bench.rows}: "
+                              "truncated or a different version; it was not used")
+
+
+def fetch(bench: Benchmark, progress=None, timeout: float = 60.0) -> tuple[Path, str]:
+    """Download a benchmark's TSV into $LMUData (resuming a partial download), check it, and move it into
+    place. A file already there and correct is reused. Returns (path, what happened)."""
+    import urllib.error
+    import urllib.request
+
+    if bench.bundled:
+        return bench_file(bench), "bundled with vlmrun"
+    dest = lmu_data_dir() / bench.file
+    if dest.is_file():
+        verify(bench, dest)
+        return dest, f"already in {dest.parent}"
+    if not bench.url:
+        raise VlmrunError(f"{bench.name} has no url in its manifest: put {bench.file} in {dest.parent} yourself")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    req = urllib.request.Request(bench.url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            resumed = have and resp.status == 206
+            if not resumed:
+                have = 0
+            total = resp.headers.get("Content-Length")
+            total = int(total) + have if total is not None else None
+            if progress:
+                progress(have, total)
+            with open(part, "ab" if resumed else "wb") as f:
+                while True:
+                    chunk = resp.read(1 << 20)
+                    if not chunk:
+                        break
+                    f.write(chunk)
+                    have += len(chunk)
+                    if progress:
+                        progress(have, total)
+            if total is not None and have < total:
+                raise OSError(f"connection closed after {have} of {total} bytes")
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:  # the partial file is already complete
+            pass
+        else:
+            raise VlmrunError(f"downloading {bench.url} failed: HTTP {e.code} {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise VlmrunError(f"downloading {bench.url} failed ({reason}); run `vlmrun data fetch {bench.name}` "
+                          f"again to resume ({have} bytes kept in {part})") from None
+    try:
+        verify(bench, part)
+    except VlmrunError as e:
+        bad = part.with_name(dest.name + ".bad")
+        os.replace(part, bad)
+        raise VlmrunError(str(e).replace(str(part), f"the download (kept as {bad})")) from None
+    os.replace(part, dest)
+    return dest, f"downloaded to {dest}"

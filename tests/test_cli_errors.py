@@ -41,7 +41,7 @@ def test_docker_engine_unreachable_says_how_to_start_it(tmp_path):
 def test_missing_data_file(tmp_path):
     line = _one_line_error(run_cli("eval", "tiny-qwen2-vl", "--bench", "MME", "--work-dir", str(tmp_path),
                                    env={"LMUData": str(tmp_path)}))
-    assert f"data file for MME not found: download https://opencompass.openxlab.space/utils/VLMEval/MME.tsv" in line
+    assert "data file for MME not found: run `vlmrun data fetch MME` (downloads https://opencompass.openxlab.space/utils/VLMEval/MME.tsv" in line
 
 
 @pytest.mark.parametrize("args, text", [
