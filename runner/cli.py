@@ -72,7 +72,7 @@ def eval_cmd(
 
     names = {(r.job.model.name, r.job.bench.name) for r in results if r.status == "ok"}
     records = [rec for rec in collect(work_dir) if (rec["model"]["name"], rec["benchmark"]["name"]) in names]
-    tables = score_tables(records)
+    tables = score_tables(records, cat)
     runs = runs_table(results)
     print_tables(console, tables, runs)
     written = write_report(work_dir, tables, runs, records=records, cat=cat)
@@ -107,10 +107,11 @@ def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier 
     records = [r for r in collect(work_dir) if r.get("scores")]
     if not records:
         raise VlmrunError(f"no scored results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
-    tables = score_tables(records)
+    cat = _catalogue()
+    tables = score_tables(records, cat)
     print_tables(console, tables)
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
-    written = write_report(work_dir, tables, records=records, cat=_catalogue(), formats=fmts)
+    written = write_report(work_dir, tables, records=records, cat=cat, formats=fmts)
     console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
 
 

@@ -279,7 +279,7 @@ class Evaluator:
                       "dtype": job.model.dtype, "attn_implementation": job.model.attn_implementation,
                       "processor": job.model.processor, "prompt": job.model.prompt.model_dump(),
                       "generation": job.model.generation.model_dump()},
-            "benchmark": {"name": job.bench.name, "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
+            "benchmark": {"name": job.bench.name, "scorer": job.bench.scorer, "type": job.bench.type, "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
             "run": {"engine": job.engine, "nproc": job.nproc, "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
                     "device": job.device, "batch_size": job.batch_size, "limit": job.limit,
                     "started": started.isoformat(timespec="seconds"),

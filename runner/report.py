@@ -11,11 +11,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .datasets import MME_PERCEPTION, MME_REASONING
+from . import scoring
 from .predictions import atomic_write
 
-MME_COLUMNS = {"perception": "Perception", "reasoning": "Reasoning",
-               **{c: c for c in MME_PERCEPTION + MME_REASONING}}
+FORMATS = ("csv", "md", "xlsx", "json", "html")
 
 
 def collect(work_dir: Path) -> list[dict]:
@@ -29,28 +28,58 @@ def collect(work_dir: Path) -> list[dict]:
     return out
 
 
-def score_tables(records: list[dict]) -> dict[str, pd.DataFrame]:
-    tables: dict[str, list[dict]] = {}
+def scorer_of(rec: dict, cat=None) -> scoring.Scorer:
+    name = rec.get("benchmark", {}).get("scorer")
+    if not name and cat is not None and rec["benchmark"]["name"] in cat.benchmarks:
+        name = cat.benchmarks[rec["benchmark"]["name"]].scorer
+    return scoring.get(name or "mme")
+
+
+def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
+    """One table per benchmark: rows = models, columns = the scorer's labels in its order.
+    Each table's scorer name is kept in df.attrs['scorer']."""
+    rows: dict[str, list[dict]] = {}
+    scorers: dict[str, scoring.Scorer] = {}
     for rec in records:
         scores = rec.get("scores")
         if not scores:
             continue
+        sc = scorer_of(rec, cat)
+        bench = rec["benchmark"]["name"]
+        scorers[bench] = sc
         row = {"Model": rec["model"]["name"]}
-        row.update({label: round(float(scores[k]), 2) for k, label in MME_COLUMNS.items() if k in scores})
-        tables.setdefault(rec["benchmark"]["name"], []).append(row)
-    return {b: pd.DataFrame(rows).set_index("Model") for b, rows in tables.items()}
+        row.update({sc.label(k): round(float(scores[k]), 2) for k in sc.ordered(scores)
+                    if isinstance(scores[k], (int, float))})
+        rows.setdefault(bench, []).append(row)
+    out = {}
+    for bench, r in rows.items():
+        df = pd.DataFrame(r).set_index("Model")
+        df.attrs["scorer"] = scorers[bench].name
+        out[bench] = df
+    return out
 
 
-MAIN_METRIC = "Overall"  # MME: perception + reasoning, as VLMEvalKit's summary reports it
-FORMATS = ("csv", "md", "xlsx", "json", "html")
+def _scorer(df: pd.DataFrame) -> scoring.Scorer:
+    return scoring.get(df.attrs.get("scorer", "mme"))
+
+
+def headline(df: pd.DataFrame) -> list[str]:
+    sc = _scorer(df)
+    return [sc.label(k) for k in sc.headline if sc.label(k) in df.columns]
+
+
+def details(df: pd.DataFrame) -> list[str]:
+    sc = _scorer(df)
+    return [sc.label(k) for k in sc.details if sc.label(k) in df.columns]
+
+
+def main_metric(df: pd.DataFrame) -> str:
+    return _scorer(df).label(_scorer(df).main)
 
 
 def summary_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Models x benchmarks, each benchmark's main metric."""
-    cols = {}
-    for bench, df in tables.items():
-        cols[bench] = (df["Perception"] + df["Reasoning"]).round(2)
-    out = pd.DataFrame(cols)
+    """Models x benchmarks, each benchmark's main metric (MME: Overall = Perception + Reasoning)."""
+    out = pd.DataFrame({bench: df[main_metric(df)] for bench, df in tables.items()})
     out.index.name = "Model"
     return out
 
@@ -60,13 +89,14 @@ def reference_deltas(tables: dict[str, pd.DataFrame], cat) -> dict[str, list[dic
     environment shows up at once. Adds 'Δ <metric>' columns to the detail tables in place."""
     notes: dict[str, list[dict]] = {}
     for bench, df in tables.items():
+        sc = _scorer(df)
         for model in df.index:
             m = cat.models.get(model) if cat else None
             for ref in (m.references if m else []):
                 if ref.bench != bench:
                     continue
                 for key, value in ref.scores.items():
-                    label = MME_COLUMNS.get(key, key)
+                    label = sc.label(key)
                     if label in df.columns:
                         df.loc[model, f"Δ {label}"] = round(float(df.loc[model, label]) - value, 2)
                 notes.setdefault(bench, []).append({"model": model, "scores": ref.scores, "source": ref.source})
@@ -74,27 +104,29 @@ def reference_deltas(tables: dict[str, pd.DataFrame], cat) -> dict[str, list[dic
 
 
 def compare(df: pd.DataFrame, a: str, b: str) -> str:
-    """Where each of two models leads, and by how much (main metrics first, then subtasks)."""
+    """Where each of two models leads, and by how much (headline metrics first, then sub-scores)."""
     parts = []
-    for metric in ("Perception", "Reasoning"):
+    for metric in headline(df):
         x, y = float(df.loc[a, metric]), float(df.loc[b, metric])
         if x == y:
             parts.append(f"{a} and {b} tie on {metric} ({x:.2f})")
         else:
             lead, trail, hi, lo = (a, b, x, y) if x > y else (b, a, y, x)
             parts.append(f"{lead} leads on {metric} by {hi - lo:.2f} ({hi:.2f} vs {lo:.2f})")
-    subtasks = [c for c in df.columns if c in MME_PERCEPTION + MME_REASONING]
-    diff = {c: float(df.loc[a, c]) - float(df.loc[b, c]) for c in subtasks}
-    wins_a = [c for c, d in diff.items() if d > 0]
-    wins_b = [c for c, d in diff.items() if d < 0]
-    for name, wins, sign in ((a, wins_a, 1), (b, wins_b, -1)):
-        if wins:
-            top = sorted(wins, key=lambda c: -sign * diff[c])[:3]
-            parts.append(f"{name} leads in {len(wins)} of {len(subtasks)} subtasks, most in "
-                         + ", ".join(f"{c} (+{abs(diff[c]):.2f})" for c in top))
-    ties = len(subtasks) - len(wins_a) - len(wins_b)
-    if ties:
-        parts.append(f"{ties} subtasks tie")
+    subs = details(df)
+    if subs:
+        diff = {c: float(df.loc[a, c]) - float(df.loc[b, c]) for c in subs}
+        wins_a = [c for c, d in diff.items() if d > 0]
+        wins_b = [c for c, d in diff.items() if d < 0]
+        kind = "subtasks" if _scorer(df).name == "mme" else "sub-scores"
+        for name, wins, sign in ((a, wins_a, 1), (b, wins_b, -1)):
+            if wins:
+                top = sorted(wins, key=lambda c: -sign * diff[c])[:3]
+                parts.append(f"{name} leads in {len(wins)} of {len(subs)} {kind}, most in "
+                             + ", ".join(f"{c} (+{abs(diff[c]):.2f})" for c in top))
+        ties = len(subs) - len(wins_a) - len(wins_b)
+        if ties:
+            parts.append(f"{ties} {kind} tie")
     return "; ".join(parts) + "."
 
 
@@ -104,7 +136,7 @@ def comparisons(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     for bench, df in tables.items():
         if len(df) < 2:
             continue
-        top = (df["Perception"] + df["Reasoning"]).sort_values(ascending=False).index[:2]
+        top = df[main_metric(df)].sort_values(ascending=False, kind="stable").index[:2]
         out[bench] = compare(df, top[0], top[1])
     return out
 
@@ -148,7 +180,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
 
         raise VlmrunError(f"unknown report format(s) {sorted(unknown)}; use some of {', '.join(FORMATS)}")
     work_dir.mkdir(parents=True, exist_ok=True)
-    tables = {b: df.copy() for b, df in tables.items()}
+    tables = {b: _copy(df) for b, df in tables.items()}
     notes = reference_deltas(tables, cat)
     summary = summary_table(tables) if tables else pd.DataFrame()
     texts = comparisons(tables)
@@ -167,7 +199,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
     if "md" in formats:
         md = ["# vlmrun report", ""]
         if tables:
-            md += ["## Summary", "", f"Main metric per benchmark (MME: {MAIN_METRIC} = Perception + Reasoning).", "",
+            md += ["## Summary", "", "Main metric per benchmark (MME: Overall = Perception + Reasoning).", "",
                    to_markdown(summary), ""]
         for bench, df in tables.items():
             md += [f"## {bench}", "", to_markdown(df), ""]
@@ -201,6 +233,12 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
     return written
 
 
+def _copy(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def _slim(record: dict) -> dict:
     """A provenance record without the long pip freeze (it stays in provenance.json)."""
     rec = json.loads(json.dumps(record, default=str))
@@ -216,7 +254,7 @@ TIME_LABELS = {"image_s": "image", "tiny_model_s": "tiny", "container_start_s": 
 def print_tables(console: Console, tables: dict[str, pd.DataFrame], runs: pd.DataFrame | None = None) -> None:
     if len(tables) > 1:
         summary = summary_table(tables)
-        t = Table(title=f"Summary ({MAIN_METRIC} = Perception + Reasoning)")
+        t = Table(title="Summary (main metric per benchmark; MME: Overall = Perception + Reasoning)")
         t.add_column("Model", style="bold")
         for c in summary.columns:
             t.add_column(str(c), justify="right")

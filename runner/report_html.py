@@ -60,7 +60,7 @@ def _table(df: pd.DataFrame, bench: str | None, table_id: str) -> str:
 
 def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: dict[str, str],
            references: dict[str, list], records: list[dict], runs: pd.DataFrame | None = None) -> str:
-    from .datasets import MME_PERCEPTION, MME_REASONING
+    from .report import details, headline
 
     parts = [f"<h1>vlmrun report</h1><p class=meta>vlmrun {__version__}. Click any score for the run that made it "
              "(image, environment, model settings, timings).</p>"]
@@ -76,11 +76,12 @@ def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: 
         for n in references.get(bench, []):
             parts.append(f"<p class=ref>Reference for {html.escape(n['model'])}: {html.escape(json.dumps(n['scores']))}"
                          f" ({html.escape(n['source'])}).</p>")
-        main = _chart(df, ["Perception", "Reasoning"], f"{bench}: perception and reasoning", "score")
-        subs = [c for c in MME_PERCEPTION + MME_REASONING if c in df.columns]
-        sub = _chart(df, subs, f"{bench}: subtasks (each out of 200)", "score")
-        parts.append(f'<div class=charts><img class=chart alt="{html.escape(bench)} main scores" src="{main}">'
-                     f'<img class=chart alt="{html.escape(bench)} subtasks" src="{sub}"></div>')
+        imgs = [f'<img class=chart alt="{html.escape(bench)} main scores" '
+                f'src="{_chart(df, headline(df), f"{bench}: " + ", ".join(headline(df)), "score")}">']
+        if details(df):
+            imgs.append(f'<img class=chart alt="{html.escape(bench)} sub-scores" '
+                        f'src="{_chart(df, details(df), f"{bench}: sub-scores", "score")}">')
+        parts.append(f"<div class=charts>{''.join(imgs)}</div>")
     if runs is not None and not runs.empty:
         parts.append("<h2>Runs</h2>" + runs.to_html(index=False, na_rep="", classes="runs", border=0))
     parts.append("<h2>Provenance</h2>")

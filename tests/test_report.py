@@ -9,7 +9,7 @@ import pytest
 from vlmrun.datasets import read_tsv
 from vlmrun.manifest import Catalogue
 from vlmrun.predictions import write_xlsx
-from vlmrun.report import compare, reference_deltas, summary_table
+from vlmrun.report import compare, reference_deltas, score_tables, summary_table
 
 from .conftest import ROOT, run_cli
 
@@ -17,8 +17,17 @@ SUBTASKS = ["existence", "count", "position", "color", "posters", "celebrity", "
             "commonsense_reasoning", "numerical_calculation", "text_translation", "code_reasoning"]
 
 
-def _table(rows):
-    return pd.DataFrame(rows).set_index("Model")
+def _table(rows, bench="MME"):
+    """Tables as `eval` builds them, from provenance records of the MME scorer."""
+    records = []
+    for r in rows:
+        scores = {("perception" if k == "Perception" else "reasoning" if k == "Reasoning" else k): v
+                  for k, v in r.items() if k != "Model"}
+        if "perception" in scores and "reasoning" in scores:
+            scores["overall"] = scores["perception"] + scores["reasoning"]
+        records.append({"model": {"name": r["Model"]}, "benchmark": {"name": bench, "scorer": "mme"},
+                        "scores": scores})
+    return score_tables(records)[bench]
 
 
 def test_comparison_says_who_leads_where_and_by_how_much():
@@ -36,7 +45,7 @@ def test_comparison_says_who_leads_where_and_by_how_much():
 
 def test_reference_deltas_come_from_the_model_manifests():
     tables = {"MME": _table([{"Model": "qwen2-vl-2b", "Perception": 1470.0, "Reasoning": 400.0}]),
-              "MME-mini": _table([{"Model": "qwen2-vl-2b", "Perception": 10.0, "Reasoning": 5.0}])}
+              "MME-mini": _table([{"Model": "qwen2-vl-2b", "Perception": 10.0, "Reasoning": 5.0}], "MME-mini")}
     notes = reference_deltas(tables, Catalogue())
     assert tables["MME"].loc["qwen2-vl-2b", "Δ Perception"] == pytest.approx(2.26)
     assert tables["MME"].loc["qwen2-vl-2b", "Δ Reasoning"] == pytest.approx(-11.79)

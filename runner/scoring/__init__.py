@@ -1,21 +1,61 @@
-"""Scoring is host-side and pure Python: predictions are the contract between container and host."""
+"""Scoring is host-side and pure Python: predictions are the contract between container and host.
+
+Each scorer is registered with how its scores are shown: the column labels (headline metrics first), which
+of them are the headline ones, which are sub-scores, and the benchmark's main metric for the summary.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 import pandas as pd
 
 from ..errors import VlmrunError
-from . import mme
 
-# scorer name (benchmark manifest field 'scorer') -> (score function, ordered main columns)
-SCORERS: dict[str, Callable[..., dict]] = {"mme": mme.score}
 SCORINGS = ("vlmevalkit", "official")
 
 
+@dataclass(frozen=True)
+class Scorer:
+    name: str
+    fn: Callable[..., dict]
+    headline: tuple  # score keys charted and compared first
+    details: tuple = ()  # sub-score keys (subtasks, splits, categories)
+    main: str = "overall"  # the summary's metric: a score key
+    labels: dict = field(default_factory=dict)  # score key -> column label
+    official: bool = False  # has an `official` scoring besides VLMEvalKit's
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key)
+
+    def ordered(self, scores: dict) -> list[str]:
+        """Score keys in display order: headline, details, then anything else (counts last)."""
+        first = [k for k in (*self.headline, *self.details) if k in scores]
+        rest = [k for k in scores if k not in first and k not in ("unknown", "unmatched", "scoring")]
+        return first + rest
+
+
+SCORERS: dict[str, Scorer] = {}
+
+
+def register(scorer: Scorer) -> Scorer:
+    SCORERS[scorer.name] = scorer
+    return scorer
+
+
+def get(name: str) -> Scorer:
+    if name not in SCORERS:
+        raise VlmrunError(f"unknown scorer '{name}'; known: {', '.join(sorted(SCORERS))}")
+    return SCORERS[name]
+
+
 def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
-    if scorer not in SCORERS:
-        raise VlmrunError(f"unknown scorer '{scorer}'; known: {', '.join(SCORERS)}")
+    s = get(scorer)
     if scoring not in SCORINGS:
         raise VlmrunError(f"unknown scoring '{scoring}'; use one of: {', '.join(SCORINGS)}")
-    return SCORERS[scorer](predictions, scoring=scoring)
+    if scoring == "official" and not s.official:
+        raise VlmrunError(f"scorer {scorer} has only VLMEvalKit's semantics: drop --scoring official")
+    return s.fn(predictions, scoring=scoring)
+
+
+from . import mme  # noqa: E402,F401  (registers itself)

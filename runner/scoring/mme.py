@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..datasets import MME_PERCEPTION, MME_REASONING
 from ..errors import VlmrunError
+from . import Scorer, register
 
 # VLMEvalKit's process_punctuation (after the VQA evaluation code): '.', ':' and "'" are not in the list.
 _PUNCT = [";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!"]
@@ -94,5 +95,11 @@ def score(df: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
     return result
 
 
-def columns() -> list[str]:
-    return ["perception", "reasoning", *MME_PERCEPTION, *MME_REASONING]
+def _overall(scores: dict) -> dict:
+    return {**scores, "overall": scores["perception"] + scores["reasoning"]}
+
+
+register(Scorer(
+    name="mme", fn=lambda df, scoring="vlmevalkit": _overall(score(df, scoring)),
+    headline=("perception", "reasoning"), details=tuple(MME_PERCEPTION + MME_REASONING), main="overall",
+    labels={"perception": "Perception", "reasoning": "Reasoning", "overall": "Overall"}, official=True))
