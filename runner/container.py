@@ -63,19 +63,28 @@ def container_name(*parts: str) -> str:
     return f"vlmrun-{slug}-{uuid.uuid4().hex[:8]}"
 
 
+def model_settings(job: Job) -> dict:
+    """The model's manifest settings with the benchmark's overrides for its adapter merged in."""
+    spec = job.model.model_dump(mode="json")
+    for key, value in job.bench.overrides.get(job.model.adapter, {}).items():
+        spec[key] = {**spec[key], **value} if isinstance(value, dict) and isinstance(spec.get(key), dict) else value
+    return spec
+
+
 def job_payload(job: Job, data: str, model_dir: str, out_dir: str) -> dict:
     """What the worker reads (job.json), with paths as the worker will see them."""
     return {
         "adapter": job.model.adapter,
         "model_name": job.model.name,
         "bench": job.bench.name,
+        "bench_type": job.bench.type,
         "model_dir": model_dir,
         "data": data,
         "out_dir": out_dir,
         "device": job.device,
         "batch_size": job.batch_size,
         "limit": job.limit,
-        "model": job.model.model_dump(mode="json"),
+        "model": model_settings(job),
         "engine": job.engine,
         # vLLM: one process shards the model over every GPU it was given
         "tensor_parallel_size": (job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,

@@ -92,14 +92,16 @@ class Model(_Strict):
 
 class Benchmark(_Strict):
     name: str
-    type: Literal["yorn"]
-    scorer: Literal["mme"]
+    type: Literal["yorn", "mcq", "vqa"]
+    scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "vqa_acc", "anls", "relaxed", "ocrbench"]
     file: str = Field(description="TSV file name in $LMUData, or a path relative to the project root with 'bundled'")
     bundled: bool = False
     url: Optional[str] = None
     md5: Optional[str] = None
     rows: Optional[int] = Field(None, gt=0)
     description: str = ""
+    # per-adapter settings for this benchmark, merged over the model's (e.g. InternVL's tile count for OCR)
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source_file: Optional[str] = Field(None, exclude=True)
 
 

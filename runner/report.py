@@ -69,8 +69,12 @@ def headline(df: pd.DataFrame) -> list[str]:
 
 
 def details(df: pd.DataFrame) -> list[str]:
+    """Sub-score columns: the scorer's own list, or else whatever the benchmark's data broke scores down by."""
     sc = _scorer(df)
-    return [sc.label(k) for k in sc.details if sc.label(k) in df.columns]
+    if sc.details:
+        return [sc.label(k) for k in sc.details if sc.label(k) in df.columns]
+    skip = set(headline(df)) | {main_metric(df)} | {sc.label(k) for k in ("acc", "precision", "recall")}
+    return [c for c in df.columns if c not in skip and not str(c).startswith("Δ")]
 
 
 def main_metric(df: pd.DataFrame) -> str:

@@ -31,9 +31,22 @@ def hub_snapshot(model: Model) -> Path:
     return snap
 
 
+def recipe_hash() -> str:
+    """Hash of the tiny-model recipes (and the test model's remote code) in the worker."""
+    import hashlib
+
+    from .paths import project_root
+
+    h = hashlib.sha256()
+    tiny = project_root() / "images" / "worker" / "vlmrun_worker" / "tiny"
+    for p in sorted(tiny.rglob("*.py")):
+        h.update(str(p.relative_to(tiny)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
 def tiny_dir(model: Model, image_hash: str) -> Path:
     """Tiny weights depend on the recipe and on the environment that made them."""
-    return cache_dir() / "tiny" / model.name / image_hash[:12]
+    return cache_dir() / "tiny" / model.name / f"{image_hash[:12]}-{recipe_hash()[:8]}"
 
 
 def ensure_tiny(model: Model, image_hash: str, make: Callable[[Path, str], None]) -> tuple[Path, float]:

@@ -25,18 +25,59 @@ def test_internvl_tiles_plus_thumbnail():
     assert len(internvl_chat.tile_image(Image.new("RGB", (448, 448)), max_num=6)) == 1  # no thumbnail for one tile
 
 
-def test_internvl2_prompt_is_vlmevalkits_for_yes_no_benchmarks():
-    spec = Catalogue().model("internvl2-2b").model_dump(mode="json")
+def _spec(model, bench):
+    """The settings the worker gets for (model, bench): the manifest plus the benchmark's overrides."""
+    from vlmrun.container import model_settings
+    from vlmrun.plan import make_plan
+
+    (job,) = make_plan(Catalogue(), [model], [bench], "/tmp/unused")
+    b = Catalogue().benchmark(bench)
+    return {**model_settings(job), "bench": b.name, "bench_type": b.type}
+
+
+MCQ_ROW = {"A": "a cat", "B": "a dog", "C": "nan", "hint": "Look at the animal."}
+
+
+def test_internvl2_prompts_are_vlmevalkits():
     q = "Is there a train in this image? Please answer yes or no."
+    spec = _spec("internvl2-2b", "MME")
     assert internvl_chat.build_prompt(q, spec) == (
         "<image>\nIs there a train in this image? Please answer yes or no. "
         "Answer the question using a single word or phrase.")
     assert spec["processor"]["max_num"] == 6 and spec["dtype"] == "bfloat16"
     assert spec["generation"]["do_sample"] is False
+    assert internvl_chat.build_prompt("Is it?", _spec("internvl2-2b", "POPE")) == "<image>\nIs it?"
+    assert internvl_chat.build_prompt("Is it?", _spec("internvl2-2b", "HallusionBench")) == (
+        "<image>\nIs it? Please answer yes or no. Answer the question using a single word or phrase.")
+    assert internvl_chat.build_prompt("Which animal?", _spec("internvl2-2b", "MMBench_DEV_EN"), MCQ_ROW) == (
+        "<image>\nLook at the animal.\nWhich animal?\nA. a cat\nB. a dog\n"
+        "Answer with the option's letter from the given choices directly.")
+    assert internvl_chat.build_prompt("哪个?", _spec("internvl2-2b", "MMStar"), {"A": "猫", "B": "狗"}).endswith(
+        "\n请直接回答选项字母。")
+    ocr = _spec("internvl2-2b", "OCRBench")
+    assert internvl_chat.build_prompt("What is written?", ocr) == (
+        "<image>\nWhat is written?\nAnswer the question using a single word or phrase.")
+    assert ocr["processor"]["max_num"] == 24 and _spec("internvl2-2b", "DocVQA_VAL")["processor"]["max_num"] == 18
+    assert internvl_chat.build_prompt("Compare.", _spec("internvl2-2b", "MMMU_DEV_VAL"), {"A": "x"}, 2).startswith(
+        "Image-1: <image>\nImage-2: <image>\nCompare.\nA. x")
+
+
+def test_qwen2_vl_prompts_are_vlmevalkits():
+    text = lambda q, bench, extra=None: qwen2_vl.build_text(q, extra or {}, _spec("qwen2-vl-2b", bench))  # noqa: E731
+    assert text("Is it?", "MME") == "Is it?"
+    assert text("Is it?", "POPE") == "Is it? Please answer yes or no."
+    assert text("Which animal?", "MMBench_DEV_EN", MCQ_ROW) == (
+        "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"
+        "Please select the correct answer from the options above.")
+    assert text("What is written?", "TextVQA_VAL") == (
+        "What is written?\nPlease try to answer the question with short words or phrases if possible.")
+    assert _spec("qwen2-vl-2b", "OCRBench")["processor"] == {"min_pixels": 78400, "max_pixels": 16384 * 28 * 28}
+    msgs = qwen2_vl.build_messages("Compare.", _spec("qwen2-vl-2b", "MMMU_DEV_VAL"), {"A": "x"}, n_images=2)
+    assert [c["type"] for c in msgs[0]["content"]] == ["image", "image", "text"]
 
 
 def test_qwen2_vl_gets_the_raw_question_and_vlmevalkits_pixel_bounds():
-    spec = Catalogue().model("qwen2-vl-2b").model_dump(mode="json")
+    spec = _spec("qwen2-vl-2b", "MME")
     q = "Is this photo taken in a place of youth hostel? Please answer yes or no."
     assert qwen2_vl.build_messages(q, spec) == [
         {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]}]

@@ -21,7 +21,7 @@ def test_unknown_model_lists_valid_names():
 
 def test_unknown_bench_lists_valid_names():
     line = _one_line_error(run_cli("eval", "tiny-qwen2-vl", "--bench", "MMMU"))
-    assert "valid benchmarks: MME, MME-mini" in line
+    assert "unknown benchmark 'MMMU'; valid benchmarks: AI2D_TEST, ChartQA_TEST," in line and "MME, MME-mini" in line
 
 
 def test_invalid_manifest(project_copy):

@@ -231,3 +231,38 @@ def test_container_killed_with_sigkill_loses_no_finished_prediction(first_run, t
     assert _prov(tmp_path, "tiny-internvl")["run"]["samples_computed"] == 56 - len(kept)
     final = read_records(shard_dir)
     assert len(final) == 56 and all(final[i] == kept[i] for i in kept)
+
+
+def test_mcq_and_vqa_benchmarks_run_through_both_families(first_run, project_copy, tmp_path):
+    """Synthetic MMBench-style (circular, one row with two images) and TextVQA-style files, bundled into a
+    catalogue copy: the workers build each model's MCQ/VQA prompts, the host scores them."""
+    from vlmrun.datasets import synthetic_image, write_tsv
+
+    img = [synthetic_image(f"img{i}") for i in range(3)]
+    mcq = [
+        {"index": 0, "image": img[0], "question": "Which shape?", "hint": "Look.", "A": "square", "B": "circle",
+         "answer": "A", "category": "shapes"},
+        {"index": 1000000, "image": img[0], "question": "Which shape?", "hint": "Look.", "A": "circle",
+         "B": "square", "answer": "B", "category": "shapes"},
+        {"index": 1, "image": str([img[1], img[2]]), "question": "Same colour?", "hint": "", "A": "yes", "B": "no",
+         "answer": "B", "category": "colours"},
+    ]
+    vqa = [{"index": i, "image": img[i], "question": f"What is written {i}?", "answer": str(["img", "text"]),
+            "category": "ocr"} for i in range(3)]
+    (project_copy / "data").mkdir(exist_ok=True)
+    write_tsv(mcq, project_copy / "data" / "MCQ-synth.tsv", ["index", "image", "question", "hint", "A", "B", "answer", "category"])
+    write_tsv(vqa, project_copy / "data" / "VQA-synth.tsv", ["index", "image", "question", "answer", "category"])
+    for name, typ, scorer in (("MCQ-synth", "mcq", "mmbench"), ("VQA-synth", "vqa", "vqa_acc")):
+        (project_copy / "manifests" / "benchmarks" / f"{name}.yaml").write_text(
+            f"name: {name}\ntype: {typ}\nscorer: {scorer}\nfile: data/{name}.tsv\nbundled: true\n")
+    out = run_cli("eval", *MODELS, "--bench", "MCQ-synth", "--bench", "VQA-synth", "--work-dir", str(tmp_path),
+                  env={"VLMRUN_HOME": str(project_copy)})
+    assert out.returncode == 0, out.stdout[-3000:]
+    for m in MODELS:
+        for bench, n in (("MCQ-synth", 3), ("VQA-synth", 3)):
+            prov = _prov(tmp_path, m, bench)
+            assert prov["run"]["samples_computed"] == n and prov["benchmark"]["scorer"] in ("mmbench", "vqa_acc")
+            assert 0.0 <= prov["scores"]["overall"] <= 100.0
+        assert "unmatched" in _prov(tmp_path, m, "MCQ-synth")["scores"]
+    summary = (tmp_path / "summary.csv").read_text().splitlines()
+    assert summary[0] == "Model,MCQ-synth,VQA-synth" and len(summary) == 3

@@ -10,7 +10,11 @@ def test_catalogue_loads_and_cross_references():
     cat = Catalogue()
     assert {"transformers-4.37", "transformers-latest"} <= set(cat.families)
     assert {"internvl2-2b", "qwen2-vl-2b", "tiny-qwen2-vl", "tiny-internvl"} <= set(cat.models)
-    assert {"MME", "MME-mini"} <= set(cat.benchmarks)
+    assert {"MME", "MME-mini", "POPE", "HallusionBench", "MMBench_DEV_EN", "SEEDBench_IMG", "MMStar", "AI2D_TEST",
+            "ScienceQA_TEST", "RealWorldQA", "MMMU_DEV_VAL", "OCRBench", "TextVQA_VAL", "DocVQA_VAL",
+            "ChartQA_TEST"} <= set(cat.benchmarks)
+    for b in cat.benchmarks.values():
+        assert b.bundled or (b.url.startswith("https://") and len(b.md5) == 32), b.name
     assert cat.model("internvl2-2b").family == "transformers-4.37"
     assert cat.model("qwen2-vl-2b").family == "transformers-latest"
     assert set(available_adapters()) >= {"qwen2_vl", "internvl_chat"}
@@ -74,5 +78,5 @@ def test_unknown_names_list_the_valid_ones():
     cat = Catalogue()
     with pytest.raises(VlmrunError, match="unknown model 'gpt-5'; valid models: internvl2-2b, qwen2-vl-2b"):
         cat.model("gpt-5")
-    with pytest.raises(VlmrunError, match="unknown benchmark 'MMX'; valid benchmarks: MME, MME-mini"):
+    with pytest.raises(VlmrunError, match="unknown benchmark 'MMX'; valid benchmarks: AI2D_TEST, .*MME, MME-mini"):
         cat.benchmark("MMX")

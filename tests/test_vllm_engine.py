@@ -36,14 +36,14 @@ def test_vllm_prompts_and_image_settings_match_the_transformers_adapters():
     assert vllm_chat.messages("qwen2_vl", "Is it red?", qwen) == [
         {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Is it red?"}]}]
     assert vllm_chat.mm_processor_kwargs("qwen2_vl", qwen) == {"min_pixels": 1003520, "max_pixels": 12845056}
-    ivl = cat.model("internvl2-2b").model_dump(mode="json")
+    ivl = {**cat.model("internvl2-2b").model_dump(mode="json"), "bench": "MME", "bench_type": "yorn"}
     assert vllm_chat.messages("internvl_chat", "Is it red? Please answer yes or no.", ivl) == [
         {"role": "user", "content": "<image>\nIs it red? Please answer yes or no. "
                                     "Answer the question using a single word or phrase."}]
     assert vllm_chat.mm_processor_kwargs("internvl_chat", ivl) == {"max_dynamic_patch": 6}
     args = vllm_chat.engine_args("/vlmrun/model", {**ivl, "tensor_parallel_size": 2})
     assert args["trust_remote_code"] is True and args["tensor_parallel_size"] == 2
-    assert args["dtype"] == "bfloat16" and args["limit_mm_per_prompt"] == {"image": 1}
+    assert args["dtype"] == "bfloat16" and args["limit_mm_per_prompt"] == {"image": 8}  # MMMU rows hold several images
 
 
 def test_vllm_flavour_is_pinned():

@@ -58,4 +58,4 @@ def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit") -
     return s.fn(predictions, scoring=scoring)
 
 
-from . import mme  # noqa: E402,F401  (registers itself)
+from . import mcq, mme, vqa, yorn  # noqa: E402,F401  (each registers its scorers)

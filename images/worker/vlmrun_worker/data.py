@@ -31,7 +31,9 @@ def read_rows(path: str) -> list[Row]:
     rows = []
     for r in raw:
         img = r["image"] or ""
-        if len(img) <= IMAGE_REF_MAX_LEN:
+        if img.startswith("[") and img.endswith("]"):
+            pass  # several images in one row (MMMU): a list literal of base64 strings
+        elif len(img) <= IMAGE_REF_MAX_LEN:
             target = by_index.get(img)
             if target is None or len(target) <= IMAGE_REF_MAX_LEN:
                 raise ValueError(f"{path}: row {r['index']} refers to image of row {img!r}, which holds no image")
@@ -46,3 +48,12 @@ def decode_image(b64: str):
 
     img = Image.open(io.BytesIO(base64.b64decode(b64)))
     return img.convert("RGB")
+
+
+def decode_images(field: str):
+    """One image, or a list of them where the TSV cell holds a list literal of base64 strings."""
+    if field.startswith("[") and field.endswith("]"):
+        import ast
+
+        return [decode_image(b) for b in ast.literal_eval(field)]
+    return decode_image(field)

@@ -9,17 +9,23 @@ import time
 import traceback
 from pathlib import Path
 
-from .data import decode_image, read_rows
+from .data import decode_images, read_rows
 from .envinfo import environment
 from .events import emit
 from .shards import ShardWriter, my_share, read_records
 
 
 class Sample:
-    __slots__ = ("index", "question", "image")
+    """One benchmark row as the adapters see it: `image` is a PIL image, or a list of them for rows with
+    several images (MMMU); `extra` holds the row's other columns (options A, B, ..., hint, category)."""
+    __slots__ = ("index", "question", "image", "extra")
 
-    def __init__(self, index, question, image):
-        self.index, self.question, self.image = index, question, image
+    def __init__(self, index, question, image, extra=None):
+        self.index, self.question, self.image, self.extra = index, question, image, extra or {}
+
+    @property
+    def images(self) -> list:
+        return self.image if isinstance(self.image, list) else [self.image]
 
 
 def _prefetch(rows, batch_size, prepare=None, depth=2):
@@ -30,7 +36,7 @@ def _prefetch(rows, batch_size, prepare=None, depth=2):
     def produce():
         try:
             for i in range(0, len(rows), batch_size):
-                batch = [Sample(r.index, r.question, decode_image(r.image_b64)) for r in rows[i:i + batch_size]]
+                batch = [Sample(r.index, r.question, decode_images(r.image_b64), r.extra) for r in rows[i:i + batch_size]]
                 q.put((batch, prepare(batch) if prepare else None))
         except BaseException as e:  # surfaced in the consumer
             q.put(e)
@@ -81,7 +87,8 @@ def run(job_path: str) -> int:
 
         t0 = time.monotonic()
         name = "vllm_chat" if job.get("engine") == "vllm" else job["adapter"]
-        spec = {**job["model"], "tensor_parallel_size": job.get("tensor_parallel_size", 1)}
+        spec = {**job["model"], "tensor_parallel_size": job.get("tensor_parallel_size", 1),
+                "bench": job.get("bench", ""), "bench_type": job.get("bench_type", "yorn")}
         adapter = load_adapter(name, job["model_dir"], spec, device)
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))

@@ -11,9 +11,29 @@ def torch_dtype(name: str, device: str):
     return dtype
 
 
-def question_text(question: str, spec: dict) -> str:
-    """The benchmark question plus the model's prompt suffix, as VLMEvalKit gives it to that model."""
-    return question + (spec.get("prompt") or {}).get("suffix", "")
+def with_suffix(text: str, spec: dict) -> str:
+    """A model's extra prompt suffix from its manifest (empty unless set), after the benchmark's prompt."""
+    return text + (spec.get("prompt") or {}).get("suffix", "")
+
+
+def options(extra: dict) -> dict:
+    """A multiple-choice row's options, letter -> text, in order (empty cells are no option)."""
+    out = {}
+    for k in (chr(ord("A") + i) for i in range(26)):
+        v = extra.get(k)
+        if v is None or str(v).strip() in ("", "nan"):
+            continue
+        out[k] = str(v)
+    return out
+
+
+def hint(extra: dict):
+    v = extra.get("hint")
+    return None if v is None or str(v).strip() in ("", "nan") else str(v)
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def greedy_kwargs(spec: dict) -> dict:

@@ -1,21 +1,50 @@
 """InternVL2-style chat models, loaded with trust_remote_code and driven through their own chat() API.
 
-Inputs as VLMEvalKit's InternVLChat gives them for Y/N benchmarks such as MME: the prompt is
-'<image>\\n' + question + ' Answer the question using a single word or phrase.'; the image is tiled
-dynamically into 448px tiles (at most 6, plus a 448px thumbnail when there is more than one tile), each
-resized bicubic and normalised with ImageNet mean/std; greedy decoding.
+Inputs as VLMEvalKit's InternVLChat gives them (vlmeval/vlm/internvl/): the image tiled dynamically into
+448px tiles (at most `max_num`, 6 by default, more for document benchmarks via the benchmark's overrides, plus
+a 448px thumbnail when there is more than one tile), each resized bicubic and normalised with ImageNet
+mean/std; greedy decoding; '<image>\\n' (or 'Image-k: <image>\\n' per image) before the text, which is:
+  Y/N: MME question + ' Answer the question using a single word or phrase.'; HallusionBench adds
+       ' Please answer yes or no.' before that; POPE the plain question.
+  MCQ: hint, question, '\\nA. ...' per option, "\\nAnswer with the option's letter from the given choices directly."
+  VQA: question + '\\nAnswer the question using a single word or phrase.'
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, question_text
+from .base import dtype_kwargs, greedy_kwargs, has_chinese, hint, options, with_suffix
+
+SHORT = " Answer the question using a single word or phrase."
 
 IMAGE_SIZE = 448
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
-def build_prompt(question: str, spec: dict) -> str:
-    return "<image>\n" + question_text(question, spec)
+def build_text(question: str, extra: dict, spec: dict) -> str:
+    kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
+    if kind == "mcq":
+        h, opts = hint(extra), options(extra)
+        text = (f"{h}\n" if h else "") + question + "".join(f"\n{k}. {v}" for k, v in opts.items())
+        if opts:
+            text += "\n请直接回答选项字母。" if has_chinese(text) else "\nAnswer with the option's letter from the given choices directly."
+        else:
+            text += "\nAnswer the question directly."
+    elif kind == "vqa":
+        text = question + "\n" + SHORT.strip()
+    elif bench == "POPE":
+        text = question
+    elif bench == "HallusionBench":
+        text = question + " Please answer yes or no." + SHORT
+    else:
+        text = question + SHORT
+    return with_suffix(text, spec)
+
+
+def build_prompt(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> str:
+    text = build_text(question, extra or {}, spec)
+    if n_images == 1:
+        return "<image>\n" + text
+    return "".join(f"Image-{i + 1}: <image>\n" for i in range(n_images)) + text
 
 
 def target_grid(width: int, height: int, max_num: int, min_num: int = 1, image_size: int = IMAGE_SIZE):
@@ -78,16 +107,20 @@ class Adapter:
         self.gen = greedy_kwargs(spec)
 
     def prepare(self, samples):
-        return ([pixel_values(s.image, self.max_num, self.dtype) for s in samples],
-                [build_prompt(s.question, self.spec) for s in samples])
+        # per sample: one tensor per image (its tiles)
+        pv = [[pixel_values(im, self.max_num, self.dtype) for im in s.images] for s in samples]
+        return pv, [build_prompt(s.question, self.spec, s.extra, len(s.images)) for s in samples]
 
     def generate(self, samples, prepared=None) -> list[str]:
         import torch
 
         pv, prompts = prepared if prepared is not None else self.prepare(samples)
         with torch.inference_mode():
-            if len(samples) == 1:
-                return [self.model.chat(self.tokenizer, pv[0].to(self.device), prompts[0], dict(self.gen))]
-            return list(self.model.batch_chat(self.tokenizer, torch.cat(pv).to(self.device),
-                                              num_patches_list=[p.shape[0] for p in pv], questions=prompts,
+            if len(samples) == 1 or any(len(p) > 1 for p in pv):
+                # one question at a time; several images go in as num_patches_list, as InternVL2's chat() takes them
+                return [self.model.chat(self.tokenizer, torch.cat(p).to(self.device), q, dict(self.gen),
+                                        num_patches_list=[t.shape[0] for t in p])
+                        for p, q in zip(pv, prompts)]
+            return list(self.model.batch_chat(self.tokenizer, torch.cat([p[0] for p in pv]).to(self.device),
+                                              num_patches_list=[p[0].shape[0] for p in pv], questions=prompts,
                                               generation_config=dict(self.gen)))

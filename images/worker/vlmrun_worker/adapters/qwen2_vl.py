@@ -1,21 +1,41 @@
 """Qwen2-VL / Qwen2.5-VL through transformers' native classes and the model's own processor.
 
-Inputs as VLMEvalKit's Qwen2VLChat builds them: one user turn holding the image and then the question
-(MME: the raw question, no suffix), no system prompt unless the manifest sets one, min/max pixels bounding
-the dynamic resolution, greedy decoding, answer decoded without the prompt tokens.
+Inputs as VLMEvalKit's Qwen2VLChat builds them: one user turn holding the image(s) and then the text,
+no system prompt unless the manifest sets one, min/max pixels bounding the dynamic resolution, greedy
+decoding, answer decoded without the prompt tokens. The text per benchmark type (vlmeval/vlm/qwen2_vl/prompt.py):
+  Y/N: MME the raw question; POPE and HallusionBench add ' Please answer yes or no.'
+  MCQ: 'Hint: ...\nQuestion: ...\nOptions:\nA. ...\n' + 'Please select the correct answer from the options above.'
+  VQA: question + '\nPlease try to answer the question with short words or phrases if possible.'
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, question_text
+from .base import dtype_kwargs, greedy_kwargs, has_chinese, hint, options, with_suffix
 
 
-def build_messages(question: str, spec: dict) -> list[dict]:
+def build_text(question: str, extra: dict, spec: dict) -> str:
+    kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
+    if kind == "mcq":
+        h, opts = hint(extra), options(extra)
+        text = (f"Hint: {h}\n" if h else "") + f"Question: {question}\n"
+        if opts:
+            text += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
+        text += "请直接回答选项字母。" if has_chinese(text) else "Please select the correct answer from the options above."
+        text = text.rstrip()
+    elif kind == "vqa":
+        text = question + "\nPlease try to answer the question with short words or phrases if possible."
+    else:
+        text = question + (" Please answer yes or no." if bench in ("POPE", "HallusionBench") else "")
+    return with_suffix(text, spec)
+
+
+def build_messages(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> list[dict]:
     msgs = []
     system = (spec.get("prompt") or {}).get("system")
     if system:
         msgs.append({"role": "system", "content": [{"type": "text", "text": system}]})
-    msgs.append({"role": "user", "content": [{"type": "image"},
-                                             {"type": "text", "text": question_text(question, spec)}]})
+    content = [{"type": "image"} for _ in range(n_images)]
+    content.append({"type": "text", "text": build_text(question, extra or {}, spec)})
+    msgs.append({"role": "user", "content": content})
     return msgs
 
 
@@ -45,9 +65,10 @@ class Adapter:
         self.gen = greedy_kwargs(spec)
 
     def prepare(self, samples):
-        texts = [self.processor.apply_chat_template(build_messages(s.question, self.spec), tokenize=False,
-                                                    add_generation_prompt=True) for s in samples]
-        return self.processor(text=texts, images=[s.image for s in samples], padding=True, return_tensors="pt")
+        texts = [self.processor.apply_chat_template(build_messages(s.question, self.spec, s.extra, len(s.images)),
+                                                    tokenize=False, add_generation_prompt=True) for s in samples]
+        images = [im for s in samples for im in s.images]
+        return self.processor(text=texts, images=images, padding=True, return_tensors="pt")
 
     def generate(self, samples, prepared=None) -> list[str]:
         import torch

@@ -12,12 +12,12 @@ from . import internvl_chat, qwen2_vl
 INTERNVL_STOP = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|end|>"]
 
 
-def messages(base_adapter: str, question: str, spec: dict) -> list[dict]:
+def messages(base_adapter: str, question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> list[dict]:
     """Chat messages for the model's chat template, as the transformers adapter of that model builds them."""
     if base_adapter == "qwen2_vl":
-        return qwen2_vl.build_messages(question, spec)
+        return qwen2_vl.build_messages(question, spec, extra, n_images)
     if base_adapter == "internvl_chat":
-        return [{"role": "user", "content": internvl_chat.build_prompt(question, spec)}]
+        return [{"role": "user", "content": internvl_chat.build_prompt(question, spec, extra, n_images)}]
     raise ValueError(f"the vLLM engine has no prompt format for adapter {base_adapter!r}")
 
 
@@ -35,7 +35,7 @@ def engine_args(model_dir: str, spec: dict) -> dict:
     return dict(model=model_dir, tokenizer=model_dir, dtype=spec.get("dtype", "bfloat16"),
                 trust_remote_code=bool((spec.get("source") or {}).get("trust_remote_code")),
                 tensor_parallel_size=int(spec.get("tensor_parallel_size", 1)), seed=0,
-                limit_mm_per_prompt={"image": 1},
+                limit_mm_per_prompt={"image": 8},
                 mm_processor_kwargs=mm_processor_kwargs(spec["adapter"], spec) or None)
 
 
@@ -51,8 +51,9 @@ class Adapter:
         self.params = SamplingParams(temperature=0.0, max_tokens=int(gen.get("max_new_tokens", 64)), stop=stop)
 
     def prepare(self, samples):
-        return [{"prompt": self.tokenizer.apply_chat_template(messages(self.base, s.question, self.spec),
-                                                              tokenize=False, add_generation_prompt=True),
+        return [{"prompt": self.tokenizer.apply_chat_template(
+                    messages(self.base, s.question, self.spec, s.extra, len(s.images)),
+                    tokenize=False, add_generation_prompt=True),
                  "multi_modal_data": {"image": s.image}} for s in samples]
 
     def generate(self, samples, prepared=None) -> list[str]:

@@ -47,23 +47,32 @@ class TinyInternVLChatModel(PreTrainedModel):
         x = x.reshape(x.shape[0], -1, x.shape[-1])
         return self.mlp1(x)
 
-    def _query(self, question, num_patches):
+    def _query(self, question, patches_per_image):
+        """Each '<image>' in turn becomes <img> + <IMG_CONTEXT> x 256 x that image's tiles + </img>."""
         if "<image>" not in question:
             question = "<image>\n" + question
         query = (f"<|im_start|>system\n{self.config.system_message}<|im_end|>\n"
                  f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n")
-        image_tokens = IMG_START_TOKEN + IMG_CONTEXT_TOKEN * self.num_image_token * num_patches + IMG_END_TOKEN
-        return query.replace("<image>", image_tokens, 1)
+        for n in patches_per_image:
+            image_tokens = IMG_START_TOKEN + IMG_CONTEXT_TOKEN * self.num_image_token * n + IMG_END_TOKEN
+            query = query.replace("<image>", image_tokens, 1)
+        return query
 
     def chat(self, tokenizer, pixel_values, question, generation_config, history=None, return_history=False,
              num_patches_list=None, verbose=False, **kwargs):
-        n = pixel_values.shape[0] if pixel_values is not None else 0
-        return self.batch_chat(tokenizer, pixel_values, [question], generation_config, num_patches_list=[n])[0]
+        if num_patches_list is None:
+            num_patches_list = [pixel_values.shape[0]] if pixel_values is not None else []
+        return self._generate_text(tokenizer, pixel_values, [self._query(question, num_patches_list)],
+                                   generation_config)[0]
 
     def batch_chat(self, tokenizer, pixel_values, questions, generation_config, num_patches_list=None,
                    history=None, return_history=False, verbose=False, image_counts=None, **kwargs):
+        """One image per question, as InternVL2's batch_chat takes them."""
+        queries = [self._query(q, [n]) for q, n in zip(questions, num_patches_list)]
+        return self._generate_text(tokenizer, pixel_values, queries, generation_config)
+
+    def _generate_text(self, tokenizer, pixel_values, queries, generation_config):
         self.img_context_token_id = tokenizer.convert_tokens_to_ids(IMG_CONTEXT_TOKEN)
-        queries = [self._query(q, n) for q, n in zip(questions, num_patches_list)]
         tokenizer.padding_side = "left"
         enc = tokenizer(queries, return_tensors="pt", padding=True)
         gen = dict(generation_config)
