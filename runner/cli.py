@@ -222,7 +222,7 @@ def bench_list():
 
     cat = _catalogue()
     t = Table(title="benchmarks")
-    for c in ("name", "type", "rows", "file", "present"):
+    for c in ("name", "type", "scorer", "rows", "file", "present"):
         t.add_column(c)
     for b in sorted(cat.benchmarks.values(), key=lambda b: b.name):
         try:
@@ -230,7 +230,7 @@ def bench_list():
             present = "yes"
         except VlmrunError:
             present = "no"
-        t.add_row(b.name, b.type, str(b.rows or ""), b.file, present)
+        t.add_row(b.name, b.type, b.scorer, str(b.rows or ""), b.file, present)
     console.print(t)
 
 

@@ -93,7 +93,7 @@ class Model(_Strict):
 class Benchmark(_Strict):
     name: str
     type: Literal["yorn", "mcq", "vqa"]
-    scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "vqa_acc", "anls", "relaxed", "ocrbench"]
+    scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "mmmu", "vqa_acc", "anls", "relaxed", "ocrbench"]
     file: str = Field(description="TSV file name in $LMUData, or a path relative to the project root with 'bundled'")
     bundled: bool = False
     url: Optional[str] = None

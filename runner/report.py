@@ -73,7 +73,8 @@ def details(df: pd.DataFrame) -> list[str]:
     sc = _scorer(df)
     if sc.details:
         return [sc.label(k) for k in sc.details if sc.label(k) in df.columns]
-    skip = set(headline(df)) | {main_metric(df)} | {sc.label(k) for k in ("acc", "precision", "recall")}
+    skip = set(headline(df)) | {main_metric(df)} | {sc.label(k) for k in ("acc", "precision", "recall",
+                                                                          *scoring.COUNTS)}
     return [c for c in df.columns if c not in skip and not str(c).startswith("Δ")]
 
 

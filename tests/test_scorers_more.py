@@ -95,3 +95,11 @@ def test_anls_relaxed_and_ocrbench():
     s = score("ocrbench", df)
     assert s["overall"] == 2 and s["Text Recognition"] == 1
     assert s["Handwritten Mathematical Expression Recognition"] == 1 and s["Scene Text-centric VQA"] == 0
+
+
+def test_mmmu_open_questions_become_option_a():
+    df = pd.DataFrame({"index": [0, 1, 2], "answer": ["B", "42", "7"],
+                       "prediction": ["B", "The answer is 42", "8"],
+                       "A": ["x", None, None], "B": ["y", None, None]})
+    s = score("mmmu", df)   # row 1: '42' is option A's text -> A = right; row 2: '8' matches nothing
+    assert s["overall"] == pytest.approx(200 / 3) and s["unmatched"] == 1

@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import VlmrunError
 
 SCORINGS = ("vlmevalkit", "official")
+COUNTS = ("unknown", "unmatched")  # answers no rule could read: counted wrong, and reported
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,15 @@ class Scorer:
     official: bool = False  # has an `official` scoring besides VLMEvalKit's
 
     def label(self, key: str) -> str:
-        return self.labels.get(key, key)
+        return self.labels.get(key, {"unknown": "Unknown answers", "unmatched": "Unmatched answers"}.get(key, key))
 
     def ordered(self, scores: dict) -> list[str]:
-        """Score keys in display order: headline, details, then anything else (counts last)."""
+        """Score keys in display order: headline, details, anything else, then the counts of answers that
+        could not be matched (counted wrong, and shown so)."""
+        counts = [k for k in COUNTS if k in scores]
         first = [k for k in (*self.headline, *self.details) if k in scores]
-        rest = [k for k in scores if k not in first and k not in ("unknown", "unmatched", "scoring")]
-        return first + rest
+        rest = [k for k in scores if k not in first and k not in counts and k != "scoring"]
+        return first + rest + counts
 
 
 SCORERS: dict[str, Scorer] = {}

@@ -90,5 +90,21 @@ def mmbench(df: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
     return out
 
 
+def mmmu(df: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
+    """MMMU as VLMEvalKit scores it: an open question (no options) becomes option A = its answer text and
+    B = 'Other Answers', and a ground truth that is not an option letter becomes 'A'."""
+    df = df.copy()
+    for col in ("A", "B"):
+        if col not in df.columns:
+            df[col] = None
+    open_q = df["A"].isna() | (df["A"].astype(str).str.strip().isin(["", "nan"]))
+    df.loc[open_q, "B"] = "Other Answers"
+    df.loc[open_q, "A"] = df.loc[open_q, "answer"]
+    letters = set(LETTERS)
+    df["answer"] = [a if str(a).strip() in letters else "A" for a in df["answer"]]
+    return mcq(df, scoring)
+
+
+register(Scorer("mmmu", mmmu, headline=("overall",), main="overall", labels={"overall": "Overall"}))
 register(Scorer("mcq", mcq, headline=("overall",), main="overall", labels={"overall": "Overall"}))
 register(Scorer("mmbench", mmbench, headline=("overall",), main="overall", labels={"overall": "Overall"}))
