@@ -266,3 +266,17 @@ def test_mcq_and_vqa_benchmarks_run_through_both_families(first_run, project_cop
         assert "unmatched" in _prov(tmp_path, m, "MCQ-synth")["scores"]
     summary = (tmp_path / "summary.csv").read_text().splitlines()
     assert summary[0] == "Model,MCQ-synth,VQA-synth" and len(summary) == 3
+
+
+def test_four_families_side_by_side_in_one_call(first_run, tmp_path):
+    """One tiny model of each environment family, each in its own image, in one `vlmrun eval` call."""
+    four = ["tiny-idefics", "tiny-internvl", "tiny-idefics2", "tiny-qwen2-vl"]
+    out = run_cli("eval", *four, "--bench", "MME-mini", "--limit", "8", "--work-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout[-3000:]
+    versions = {m: _prov(tmp_path, m)["environment"]["transformers"] for m in four}
+    assert versions["tiny-idefics"].startswith("4.33.") and versions["tiny-internvl"].startswith("4.37.")
+    assert versions["tiny-idefics2"].startswith("4.40.") and versions["tiny-qwen2-vl"].startswith("5.")
+    families = {_prov(tmp_path, m)["image"]["family"] for m in four}
+    assert families == {"transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-latest"}
+    with open(tmp_path / "report.csv") as f:
+        assert sorted(r["Model"] for r in csv.DictReader(f)) == sorted(four)

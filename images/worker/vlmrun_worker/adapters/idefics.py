@@ -1,0 +1,41 @@
+"""IDEFICS (v1, e.g. HuggingFaceM4/idefics-9b-instruct) through transformers' own classes.
+
+Inputs as VLMEvalKit's IDEFICS wrapper gives them: the prompt list ['Users:', <image>, text,
+'<end_of_utterance>', '\\nAssistant: '], generation stopped at <end_of_utterance> with the image tokens
+banned, greedy decoding, the answer being the generated tokens (what follows 'Assistant: ').
+"""
+from __future__ import annotations
+
+from .base import dtype_kwargs, greedy_kwargs, with_suffix
+
+
+def build_prompt(question: str, image, spec: dict) -> list:
+    return ["Users:", image, with_suffix(question, spec), "<end_of_utterance>", "\nAssistant: "]
+
+
+class Adapter:
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        from transformers import IdeficsForVisionText2Text, IdeficsProcessor
+
+        self.spec, self.device = spec, device
+        self.processor = IdeficsProcessor.from_pretrained(model_dir)
+        self.processor.tokenizer.padding_side = "left"
+        self.model = IdeficsForVisionText2Text.from_pretrained(model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
+        self.model.to(device).eval()
+        tok = self.processor.tokenizer
+        self.gen = greedy_kwargs(spec)
+        self.gen["eos_token_id"] = tok("<end_of_utterance>", add_special_tokens=False).input_ids
+        self.gen["bad_words_ids"] = tok(["<image>", "<fake_token_around_image>"], add_special_tokens=False).input_ids
+
+    def prepare(self, samples):
+        prompts = [build_prompt(s.question, s.images[0], self.spec) for s in samples]
+        return self.processor(prompts, add_end_of_utterance_token=False, return_tensors="pt", padding=True)
+
+    def generate(self, samples, prepared=None) -> list[str]:
+        import torch
+
+        inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, **self.gen)
+        new = out[:, inputs["input_ids"].shape[1]:]
+        return [t.strip() for t in self.processor.batch_decode(new, skip_special_tokens=True)]
