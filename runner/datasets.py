@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import VlmrunError
 from .manifest import Benchmark
-from .paths import lmu_data_dir, project_root
+from .paths import file_digest, lmu_data_dir, project_root
 
 csv.field_size_limit(sys.maxsize)
 
@@ -22,11 +22,7 @@ TSV_COLUMNS = ["index", "image", "image_path", "question", "answer", "category"]
 
 
 def md5_file(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def bench_file(bench: Benchmark, root: Path | None = None, check: bool = True) -> Path:

@@ -29,7 +29,7 @@ from typing import Callable, Iterator, Optional
 from . import __version__
 from .errors import VlmrunError
 from .manifest import Catalogue, Family
-from .paths import cache_dir
+from .paths import cache_dir, file_digest
 
 LABEL_PREFIX = "io.vlmrun"
 LOCAL_BASE = "vlmrun/base:bookworm-py311"
@@ -37,11 +37,7 @@ Log = Callable[[str], None]
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 @dataclass

@@ -48,3 +48,13 @@ def dtype_kwargs(name: str, device: str) -> dict:
     major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
     key = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
     return {key: torch_dtype(name, device)}
+
+
+def generate_answers(model, processor, inputs, gen: dict) -> list[str]:
+    """Greedy generation; the answers are the new tokens only (the prompt is cut off), decoded."""
+    import torch
+
+    with torch.inference_mode():
+        out = model.generate(**inputs, **gen)
+    new = out[:, inputs["input_ids"].shape[1]:]
+    return processor.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)

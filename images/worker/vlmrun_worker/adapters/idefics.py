@@ -6,7 +6,7 @@ banned, greedy decoding, the answer being the generated tokens (what follows 'As
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, with_suffix
+from .base import dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
 
 
 def build_prompt(question: str, image, spec: dict) -> list:
@@ -32,10 +32,5 @@ class Adapter:
         return self.processor(prompts, add_end_of_utterance_token=False, return_tensors="pt", padding=True)
 
     def generate(self, samples, prepared=None) -> list[str]:
-        import torch
-
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
-        with torch.inference_mode():
-            out = self.model.generate(**inputs, **self.gen)
-        new = out[:, inputs["input_ids"].shape[1]:]
-        return [t.strip() for t in self.processor.batch_decode(new, skip_special_tokens=True)]
+        return [t.strip() for t in generate_answers(self.model, self.processor, inputs, self.gen)]

@@ -3,7 +3,7 @@ one user turn with the image then the text ('User:<image>...<end_of_utterance>\\
 decoding, the generated tokens as the answer."""
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, with_suffix
+from .base import dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
 
 
 def build_messages(question: str, spec: dict, n_images: int = 1) -> list[dict]:
@@ -33,10 +33,5 @@ class Adapter:
         return inputs
 
     def generate(self, samples, prepared=None) -> list[str]:
-        import torch
-
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
-        with torch.inference_mode():
-            out = self.model.generate(**inputs, **self.gen)
-        new = out[:, inputs["input_ids"].shape[1]:]
-        return [t.strip() for t in self.processor.batch_decode(new, skip_special_tokens=True)]
+        return [t.strip() for t in generate_answers(self.model, self.processor, inputs, self.gen)]

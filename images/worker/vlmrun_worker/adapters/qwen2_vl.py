@@ -9,7 +9,7 @@ decoding, answer decoded without the prompt tokens. The text per benchmark type 
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, has_chinese, hint, options, with_suffix
+from .base import dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint, options, with_suffix
 
 
 def build_text(question: str, extra: dict, spec: dict) -> str:
@@ -71,10 +71,5 @@ class Adapter:
         return self.processor(text=texts, images=images, padding=True, return_tensors="pt")
 
     def generate(self, samples, prepared=None) -> list[str]:
-        import torch
-
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
-        with torch.inference_mode():
-            out = self.model.generate(**inputs, **self.gen)
-        new = out[:, inputs["input_ids"].shape[1]:]
-        return self.processor.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        return generate_answers(self.model, self.processor, inputs, self.gen)
