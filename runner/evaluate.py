@@ -25,7 +25,7 @@ from .errors import VlmrunError
 from .images import ImageResult, ensure_image
 from .manifest import Catalogue
 from .plan import Job
-from .predictions import merge, missing, read_predictions, write_json, write_xlsx
+from .predictions import atomic_write, merge, missing, read_predictions, write_json, write_xlsx
 from .weights import ensure_tiny, hub_snapshot
 
 MODES = ("all", "infer", "eval")
@@ -137,7 +137,7 @@ class Evaluator:
             if j.model.source.hub:
                 hub_snapshot(j.model)
         if to_run:
-            self.backend  # noqa: B018 - connects (docker) or checks nothing (local)
+            _ = self.backend  # connects to the engine (docker); the local backend has nothing to check
             gpu_jobs = [j for j in to_run if j.gpus]
             if gpu_jobs and self.backend_name == "docker":
                 from .images import base_image_id
@@ -316,8 +316,6 @@ class Evaluator:
             df["prediction"] = df["prediction"].fillna("")
         r.scores = scoring.score(job.bench.scorer, df, self.scoring)
         out = pd.DataFrame([r.scores])
-        from .predictions import atomic_write
-
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))
         r.times["score_s"] = round(time.monotonic() - t, 3)
         if not provenance_file(job).is_file():  # predictions made elsewhere: record what we know
