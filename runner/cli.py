@@ -161,13 +161,40 @@ def images_list():
     from .backends.docker_backend import connect
     from .images import list_images
 
-    rows = list_images(connect())
+    rows = list_images(connect(), _catalogue())
+    cols = ("family", "flavour", "tags", "size_mb", "python", "torch", "transformers", "created")
     t = Table(title="vlmrun images")
-    for c in ("family", "flavour", "tags", "id", "size_mb", "created"):
+    for c in cols:
         t.add_column(c)
     for r in rows:
-        t.add_row(*[str(r[c]) for c in ("family", "flavour", "tags", "id", "size_mb", "created")])
+        t.add_row(*[str(r[c]) for c in cols])
     console.print(t)
+
+
+@images_app.command("prune")
+def images_prune(everything: bool = typer.Option(False, "--all", help="remove every vlmrun image, current ones too"),
+                 dry_run: bool = typer.Option(False, "--dry-run", help="only list what would be removed")):
+    """Remove vlmrun images that no manifest uses any more (their Dockerfile, lock or base changed)."""
+    import docker.errors
+
+    from .backends.docker_backend import connect
+    from .images import LABEL_PREFIX, stale_images
+
+    client = connect()
+    doomed = (client.images.list(filters={"label": f"{LABEL_PREFIX}.family"}) if everything
+              else stale_images(client, _catalogue()))
+    for img in doomed:
+        name = ", ".join(img.tags) or img.short_id
+        if dry_run:
+            console.print(f"would remove {name}")
+            continue
+        try:
+            client.images.remove(img.id, force=False)
+            console.print(f"removed {name}")
+        except docker.errors.APIError as e:
+            console.print(f"kept {name}: {e.explanation}")
+    if not doomed:
+        console.print("nothing to remove")
 
 
 @images_app.command("base")
@@ -200,6 +227,20 @@ def images_venv(family: str = typer.Argument(...), flavour: str = typer.Option("
 
     venv = host_venv(_catalogue(), family, flavour, log=lambda l: console.print(l, markup=False))
     console.print(f"{venv}: run `VLMRUN_LOCAL_PYTHON={venv}/bin/python vlmrun eval ... --backend local`")
+
+
+@models_app.command("pull")
+def models_pull(models: List[str] = typer.Argument(..., help="model names"),
+                source: str = typer.Option("hf", "--source", help="hf (the hub; HF_TOKEN from the environment) "
+                                                                  "or dir:PATH (a mirror folder PATH/<org>/<name>)")):
+    """Download models' pinned snapshots into the host's HuggingFace cache (containers never download)."""
+    from .weights import pull
+
+    cat = _catalogue()
+    for name in models:
+        m = cat.model(name)
+        path = pull(m, source, log=lambda l: console.print(l, markup=False, highlight=False))
+        console.print(f"{name}: {m.source.hub}@{m.source.revision or 'main'} in {path}", highlight=False)
 
 
 @models_app.command("list")

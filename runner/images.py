@@ -77,8 +77,18 @@ class ImageSpec:
     def tag(self) -> str:
         return f"{self.repository}:{self.flavour}-{self.content_hash[:12]}"
 
+    def pinned(self) -> dict:
+        """torch and transformers versions as the lock pins them."""
+        out = {}
+        for line in self.lock.read_text().splitlines():
+            m = re.match(r"^(torch|transformers|vllm)==(\S+)", line)
+            if m:
+                out[m.group(1)] = m.group(2)
+        return out
+
     def labels(self) -> dict:
-        return {
+        pins = {f"{LABEL_PREFIX}.{k}": v for k, v in self.pinned().items()}
+        return {**pins, **{
             "org.opencontainers.image.title": f"vlmrun {self.family} ({self.flavour})",
             "org.opencontainers.image.description": "pinned Python environment for vision-language model evaluation",
             "org.opencontainers.image.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -92,7 +102,7 @@ class ImageSpec:
             f"{LABEL_PREFIX}.base-id": self.base_id,
             f"{LABEL_PREFIX}.spec-hash": self.content_hash,
             f"{LABEL_PREFIX}.built-by": __version__,
-        }
+        }}
 
 
 # ---------------------------------------------------------------------------------------------- locks
@@ -305,19 +315,49 @@ def build_image(client, spec: ImageSpec, wheelhouse: Path, log: Log) -> str:
     return image_id or client.images.get(spec.tag).id
 
 
-def list_images(client) -> list[dict]:
+def list_images(client, cat: Optional[Catalogue] = None) -> list[dict]:
+    # versions come from the image's labels, or from the lock file its lock-sha256 label names
+    by_lock = {}
+    if cat is not None:
+        for fam in cat.families.values():
+            for spec in fam.flavours.values():
+                lock = cat.root / spec.lock
+                if lock.is_file():
+                    pins = ImageSpec(fam.name, "", fam.python, Path(), lock, "", "").pinned()
+                    by_lock[sha256_file(lock)] = pins
     rows = []
     for img in client.images.list(filters={"label": f"{LABEL_PREFIX}.family"}):
-        labels = img.labels or {}
+        labels = dict(img.labels or {})
+        for k, v in by_lock.get(labels.get(f"{LABEL_PREFIX}.lock-sha256"), {}).items():
+            labels.setdefault(f"{LABEL_PREFIX}.{k}", v)
         rows.append({
             "family": labels.get(f"{LABEL_PREFIX}.family", ""),
             "flavour": labels.get(f"{LABEL_PREFIX}.flavour", ""),
             "tags": ", ".join(img.tags) or "<none>",
             "id": img.short_id.split(":")[-1],
             "size_mb": round(img.attrs.get("Size", 0) / 1e6),
+            "python": labels.get(f"{LABEL_PREFIX}.python", ""),
+            "torch": labels.get(f"{LABEL_PREFIX}.torch", ""),
+            "transformers": labels.get(f"{LABEL_PREFIX}.transformers", ""),
             "created": labels.get("org.opencontainers.image.created", ""),
         })
     return sorted(rows, key=lambda r: (r["family"], r["flavour"], r["created"]))
+
+
+def stale_images(client, cat: Catalogue) -> list:
+    """vlmrun images that no family/flavour of the catalogue would use now (its inputs changed since)."""
+    import docker.errors
+
+    current = set()
+    for fam in cat.families.values():
+        for flavour, spec in fam.flavours.items():
+            try:
+                base_id = client.images.get(spec.base).id
+            except docker.errors.ImageNotFound:
+                continue
+            current.add(image_spec(cat, fam.name, flavour, base_id).tag)
+    return [img for img in client.images.list(filters={"label": f"{LABEL_PREFIX}.family"})
+            if not set(img.tags) & current]
 
 
 # ---------------------------------------------------------------------------------------------- host venvs

@@ -25,10 +25,65 @@ def hub_snapshot(model: Model) -> Path:
     snap = base / "snapshots" / commit
     if not (snap / "config.json").is_file():
         raise VlmrunError(
-            f"weights of {model.name} ({repo}@{rev}) are not in the HuggingFace cache {hf_hub_cache()}: download them "
-            f"on a machine with hub access, e.g. `huggingface-cli download {repo} --revision {rev}`, "
-            "and copy the cache here (or set HF_HOME)")
+            f"weights of {model.name} ({repo}@{rev}) are not in the HuggingFace cache {hf_hub_cache()}: run "
+            f"`vlmrun models pull {model.name}` (with hub access, or --source dir:MIRROR), "
+            "or point HF_HOME at a cache that has them")
     return snap
+
+
+def pull(model: Model, source: str = "hf", log=print) -> Path:
+    """Put a model's pinned snapshot into the host's HuggingFace cache, from the hub or from a mirror folder
+    (`dir:PATH` holding PATH/<org>/<name>/...). Resumable: files already complete are kept. HF_TOKEN is
+    read from the environment for this call only and never written anywhere."""
+    import os
+    import re
+
+    if model.source.tiny:
+        raise VlmrunError(f"{model.name} is a tiny model built at first use from a config: there is nothing to pull")
+    repo, rev = model.source.hub, model.source.revision or "main"
+    if source == "hf":
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError:
+            raise VlmrunError("huggingface_hub is missing: pip install huggingface_hub") from None
+        try:
+            path = snapshot_download(repo_id=repo, revision=rev, cache_dir=str(hf_hub_cache()),
+                                     token=os.environ.get("HF_TOKEN") or None)
+        except Exception as e:  # noqa: BLE001 - network, auth, missing repo: all one line for the user
+            reason = str(e).splitlines()[0][:200]
+            raise VlmrunError(f"pulling {repo}@{rev} from the hub failed ({type(e).__name__}: {reason}); "
+                              "where the hub is unreachable use --source dir:MIRROR") from None
+        return Path(path)
+    if source.startswith("dir:"):
+        mirror = Path(source[4:]) / repo
+        if not (mirror / "config.json").is_file():
+            raise VlmrunError(f"mirror {mirror} holds no config.json: expected the files of {repo} there")
+        commit = rev if re.fullmatch(r"[0-9a-f]{40}", rev) else _tree_hash(mirror)
+        base = hf_hub_cache() / f"models--{repo.replace('/', '--')}"
+        snap = base / "snapshots" / commit
+        for f in sorted(p for p in mirror.rglob("*") if p.is_file()):
+            dst = snap / f.relative_to(mirror)
+            if dst.is_file() and dst.stat().st_size == f.stat().st_size:
+                continue  # already complete
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(dst.name + ".incomplete")
+            shutil.copyfile(f, tmp)
+            tmp.replace(dst)
+            log(f"  {dst.relative_to(base)}")
+        (base / "refs").mkdir(parents=True, exist_ok=True)
+        if commit != rev:
+            (base / "refs" / rev).write_text(commit)
+        return snap
+    raise VlmrunError(f"--source {source!r}: use hf or dir:PATH")
+
+
+def _tree_hash(folder: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    for p in sorted(q for q in folder.rglob("*") if q.is_file()):
+        h.update(str(p.relative_to(folder)).encode() + b"\0" + str(p.stat().st_size).encode() + b"\0")
+    return h.hexdigest()
 
 
 def recipe_hash() -> str:

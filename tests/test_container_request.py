@@ -118,3 +118,11 @@ def test_gpu_driver_error_becomes_the_fix():
     err = translate_api_error(E())
     assert str(err) == GPU_FIX
     assert "nvidia-container-toolkit" in GPU_FIX and "leave --gpus out" in GPU_FIX
+
+
+def test_hf_token_never_reaches_the_container_or_the_job_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_for_the_host_only")
+    job = _job(tmp_path)
+    req, payload = docker_job_request(job, "img", tmp_path / "d.tsv", tmp_path / "w")
+    assert "HF_TOKEN" not in req.docker_kwargs()["environment"]
+    assert "hf_secret_for_the_host_only" not in repr(req.as_dict()) + repr(payload)

@@ -280,3 +280,57 @@ def test_four_families_side_by_side_in_one_call(first_run, tmp_path):
     assert families == {"transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-latest"}
     with open(tmp_path / "report.csv") as f:
         assert sorted(r["Model"] for r in csv.DictReader(f)) == sorted(four)
+
+
+def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written(first_run, project_copy, tmp_path):
+    """A hub model pulled from a mirror folder into the host's HF cache (no network), then evaluated in a
+    container with no network and the weights mounted read-only; HF_TOKEN never lands in any file."""
+    import shutil
+
+    from vlmrun.paths import cache_dir
+
+    (tiny,) = [p for p in (cache_dir() / "tiny" / "tiny-qwen2-vl").iterdir() if not p.name.startswith("tmp")][:1]
+    mirror = tmp_path / "mirror"
+    shutil.copytree(tiny, mirror / "test-org" / "tiny-qwen2-vl")
+    (project_copy / "manifests" / "models" / "mirror-qwen.yaml").write_text(
+        "name: mirror-qwen\nfamily: transformers-latest\nadapter: qwen2_vl\n"
+        "source: {hub: test-org/tiny-qwen2-vl, revision: main}\ndtype: float32\n"
+        "processor: {min_pixels: 3136, max_pixels: 50176}\ngeneration: {max_new_tokens: 8}\nbatch_size: 4\n")
+    token = "hf_vlmrunTESTtokenNEVERwritten0123456789"
+    env = {"VLMRUN_HOME": str(project_copy), "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": token}
+    missing = run_cli("eval", "mirror-qwen", "--bench", "MME-mini", "--work-dir", str(tmp_path / "w"), env=env)
+    assert missing.returncode == 2 and "run `vlmrun models pull mirror-qwen`" in missing.stdout
+    out = run_cli("models", "pull", "mirror-qwen", "--source", f"dir:{mirror}", env=env)
+    assert out.returncode == 0, out.stdout
+    assert "model.safetensors" in out.stdout
+    again = run_cli("models", "pull", "mirror-qwen", "--source", f"dir:{mirror}", env=env)
+    assert again.returncode == 0 and "model.safetensors" not in again.stdout  # complete files are kept
+    out = run_cli("eval", "mirror-qwen", "--bench", "MME-mini", "--limit", "4", "--work-dir", str(tmp_path / "w"),
+                  env=env)
+    assert out.returncode == 0, out.stdout[-3000:]
+    prov = _prov(tmp_path / "w", "mirror-qwen")
+    assert prov["model"]["hub"] == "test-org/tiny-qwen2-vl" and prov["run"]["samples_computed"] == 4
+    for root in (tmp_path / "w", tmp_path / "hf"):
+        for f in root.rglob("*"):
+            if f.is_file():
+                assert token.encode() not in f.read_bytes(), f
+    assert token not in out.stdout
+
+
+def test_images_list_shows_versions_and_prune_removes_only_stale_images(first_run, docker_client, tmp_path):
+    import io
+
+    out = run_cli("images", "list")
+    assert out.returncode == 0
+    line = next(l for l in out.stdout.splitlines() if "transformers-4.37:cpu-" in l)
+    assert "4.37.2" in line and "2.13.0+cpu" in line and "3.11" in line
+    # an image of a family whose inputs changed since: labelled as ours, tag no manifest produces now
+    df = io.BytesIO(b"FROM vlmrun/base:bookworm-py311\nLABEL io.vlmrun.family=transformers-4.37 io.vlmrun.flavour=cpu\n")
+    stale, _ = docker_client.images.build(fileobj=df, tag="vlmrun/transformers-4.37:cpu-000000000000", rm=True)
+    current = _vlmrun_image_ids(docker_client)
+    dry = run_cli("images", "prune", "--dry-run")
+    assert dry.returncode == 0 and "would remove vlmrun/transformers-4.37:cpu-000000000000" in dry.stdout
+    assert dry.stdout.count("would remove") == 1
+    out = run_cli("images", "prune")
+    assert out.returncode == 0 and "removed vlmrun/transformers-4.37:cpu-000000000000" in out.stdout
+    assert _vlmrun_image_ids(docker_client) == sorted(set(current) - {stale.id})
