@@ -157,7 +157,7 @@ def test_missing_hub_weights_fail_before_anything_is_built(tmp_path):
     assert out.returncode == 2, out.stdout[-2000:]
     line = out.stdout.strip().splitlines()[-1]
     assert line.startswith("error: weights of internvl2-2b (OpenGVLab/InternVL2-2B@main) are not in the HuggingFace cache")
-    assert "huggingface-cli download OpenGVLab/InternVL2-2B" in line
+    assert "run `vlmrun models pull internvl2-2b`" in line
 
 
 @pytest.fixture(scope="module")
