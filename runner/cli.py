@@ -27,6 +27,20 @@ app.add_typer(bench_app, name="bench")
 console = Console()
 
 
+def _log(line: str) -> None:
+    """Print a line of a tool's output as it is (no rich markup or highlighting)."""
+    console.print(line, markup=False, highlight=False)
+
+
+def _print_table(title: str, columns, rows) -> None:
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for row in rows:
+        t.add_row(*[str(v) for v in row])
+    console.print(t)
+
+
 def _catalogue():
     from .manifest import Catalogue
 
@@ -132,12 +146,8 @@ def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path
     if as_json:
         print(json.dumps(scores))
         return
-    t = Table(title=f"{bench} ({scoring})")
-    t.add_column("metric")
-    t.add_column("score", justify="right")
-    for k, v in scores.items():
-        t.add_row(k, f"{v:.2f}" if isinstance(v, float) else str(v))
-    console.print(t)
+    _print_table(f"{bench} ({scoring})", ("metric", "score"),
+                 [(k, f"{v:.2f}" if isinstance(v, float) else v) for k, v in scores.items()])
 
 
 @images_app.command("build")
@@ -150,7 +160,7 @@ def images_build(families: List[str] = typer.Argument(None, help="family names (
     cat = _catalogue()
     client = connect()
     for fam in families or sorted(cat.families):
-        res = ensure_image(client, cat, fam, flavour, log=lambda l: console.print(l, markup=False, highlight=False))
+        res = ensure_image(client, cat, fam, flavour, log=_log)
         state = f"built in {res.seconds:.0f}s" if res.built else "up to date"
         console.print(f"[bold]{fam}[/bold] ({flavour}): {res.tag} {state}")
 
@@ -163,12 +173,7 @@ def images_list():
 
     rows = list_images(connect(), _catalogue())
     cols = ("family", "flavour", "tags", "size_mb", "python", "torch", "transformers", "created")
-    t = Table(title="vlmrun images")
-    for c in cols:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*[str(r[c]) for c in cols])
-    console.print(t)
+    _print_table("vlmrun images", cols, [[r[c] for c in cols] for r in rows])
 
 
 @images_app.command("prune")
@@ -203,7 +208,7 @@ def images_base():
     from .backends.docker_backend import connect
     from .images import LOCAL_BASE, make_local_base
 
-    image_id = make_local_base(connect(), LOCAL_BASE, log=lambda l: console.print(l, markup=False))
+    image_id = make_local_base(connect(), LOCAL_BASE, log=_log)
     console.print(f"{LOCAL_BASE}: {image_id}")
 
 
@@ -216,7 +221,7 @@ def images_lock(family: str = typer.Argument(...), flavour: str = typer.Option("
     fam = cat.family(family)
     if flavour not in fam.flavours:
         raise VlmrunError(f"family {family} has no '{flavour}' flavour; it has: {', '.join(fam.flavours)}")
-    path = write_lock(fam, flavour, cat.root, log=lambda l: console.print(l, markup=False))
+    path = write_lock(fam, flavour, cat.root, log=_log)
     console.print(f"wrote {path}")
 
 
@@ -225,7 +230,7 @@ def images_venv(family: str = typer.Argument(...), flavour: str = typer.Option("
     """Install a family's lock into a host venv, for `eval --backend local` (same pins, no container)."""
     from .images import host_venv
 
-    venv = host_venv(_catalogue(), family, flavour, log=lambda l: console.print(l, markup=False))
+    venv = host_venv(_catalogue(), family, flavour, log=_log)
     console.print(f"{venv}: run `VLMRUN_LOCAL_PYTHON={venv}/bin/python vlmrun eval ... --backend local`")
 
 
@@ -239,21 +244,17 @@ def models_pull(models: List[str] = typer.Argument(..., help="model names"),
     cat = _catalogue()
     for name in models:
         m = cat.model(name)
-        path = pull(m, source, log=lambda l: console.print(l, markup=False, highlight=False))
+        path = pull(m, source, log=_log)
         console.print(f"{name}: {m.source.hub}@{m.source.revision or 'main'} in {path}", highlight=False)
 
 
 @models_app.command("list")
 def models_list():
     """Models in the catalogue."""
-    cat = _catalogue()
-    t = Table(title="models")
-    for c in ("name", "family", "adapter", "source", "revision", "batch"):
-        t.add_column(c)
-    for m in sorted(cat.models.values(), key=lambda m: (m.family, m.name)):
-        src = m.source.hub or f"tiny:{m.source.tiny}"
-        t.add_row(m.name, m.family, m.adapter, src, m.source.revision or "", str(m.batch_size))
-    console.print(t)
+    models = sorted(_catalogue().models.values(), key=lambda m: (m.family, m.name))
+    _print_table("models", ("name", "family", "adapter", "source", "revision", "batch"),
+                 [(m.name, m.family, m.adapter, m.source.hub or f"tiny:{m.source.tiny}", m.source.revision or "",
+                   m.batch_size) for m in models])
 
 
 @bench_app.command("list")
@@ -261,18 +262,16 @@ def bench_list():
     """Benchmarks in the catalogue."""
     from .datasets import bench_file
 
-    cat = _catalogue()
-    t = Table(title="benchmarks")
-    for c in ("name", "type", "scorer", "rows", "file", "present"):
-        t.add_column(c)
-    for b in sorted(cat.benchmarks.values(), key=lambda b: b.name):
+    def present(b) -> str:
         try:
             bench_file(b, check=False)
-            present = "yes"
+            return "yes"
         except VlmrunError:
-            present = "no"
-        t.add_row(b.name, b.type, b.scorer, str(b.rows or ""), b.file, present)
-    console.print(t)
+            return "no"
+
+    benches = sorted(_catalogue().benchmarks.values(), key=lambda b: b.name)
+    _print_table("benchmarks", ("name", "type", "scorer", "rows", "file", "present"),
+                 [(b.name, b.type, b.scorer, b.rows or "", b.file, present(b)) for b in benches])
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Benchmark data files.")

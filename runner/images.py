@@ -77,17 +77,8 @@ class ImageSpec:
     def tag(self) -> str:
         return f"{self.repository}:{self.flavour}-{self.content_hash[:12]}"
 
-    def pinned(self) -> dict:
-        """torch and transformers versions as the lock pins them."""
-        out = {}
-        for line in self.lock.read_text().splitlines():
-            m = re.match(r"^(torch|transformers|vllm)==(\S+)", line)
-            if m:
-                out[m.group(1)] = m.group(2)
-        return out
-
     def labels(self) -> dict:
-        pins = {f"{LABEL_PREFIX}.{k}": v for k, v in self.pinned().items()}
+        pins = {f"{LABEL_PREFIX}.{k}": v for k, v in lock_pins(self.lock).items()}
         return {**pins, **{
             "org.opencontainers.image.title": f"vlmrun {self.family} ({self.flavour})",
             "org.opencontainers.image.description": "pinned Python environment for vision-language model evaluation",
@@ -106,6 +97,16 @@ class ImageSpec:
 
 
 # ---------------------------------------------------------------------------------------------- locks
+
+
+def lock_pins(lock: Path) -> dict:
+    """torch, transformers (and vllm) versions as a lock file pins them."""
+    out = {}
+    for line in lock.read_text().splitlines():
+        m = re.match(r"^(torch|transformers|vllm)==(\S+)", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
 
 _WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
 
@@ -323,8 +324,7 @@ def list_images(client, cat: Optional[Catalogue] = None) -> list[dict]:
             for spec in fam.flavours.values():
                 lock = cat.root / spec.lock
                 if lock.is_file():
-                    pins = ImageSpec(fam.name, "", fam.python, Path(), lock, "", "").pinned()
-                    by_lock[sha256_file(lock)] = pins
+                    by_lock[sha256_file(lock)] = lock_pins(lock)
     rows = []
     for img in client.images.list(filters={"label": f"{LABEL_PREFIX}.family"}):
         labels = dict(img.labels or {})

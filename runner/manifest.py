@@ -13,9 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import VlmrunError
 from .paths import project_root
 
-FLAVOURS = ("cpu", "cuda", "vllm")
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

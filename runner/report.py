@@ -228,7 +228,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
         doc = {"summary": json.loads(summary.to_json(orient="index")) if tables else {},
                "benchmarks": {b: json.loads(df.to_json(orient="index")) for b, df in tables.items()},
                "comparisons": texts, "references": notes,
-               "provenance": [_slim(r) for r in (records or [])]}
+               "provenance": [slim_record(r) for r in (records or [])]}
         out("report.json", lambda p: p.write_text(json.dumps(doc, indent=1, default=str)))
     if "html" in formats:
         from .report_html import render
@@ -244,7 +244,7 @@ def _copy(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _slim(record: dict) -> dict:
+def slim_record(record: dict) -> dict:
     """A provenance record without the long pip freeze (it stays in provenance.json)."""
     rec = json.loads(json.dumps(record, default=str))
     if isinstance(rec.get("environment"), dict):

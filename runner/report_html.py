@@ -60,7 +60,7 @@ def _table(df: pd.DataFrame, bench: str | None, table_id: str) -> str:
 
 def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: dict[str, str],
            references: dict[str, list], records: list[dict], runs: pd.DataFrame | None = None) -> str:
-    from .report import details, headline
+    from .report import slim_record, details, headline
 
     parts = [f"<h1>vlmrun report</h1><p class=meta>vlmrun {__version__}. Click any score for the run that made it "
              "(image, environment, model settings, timings).</p>"]
@@ -87,8 +87,8 @@ def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: 
     parts.append("<h2>Provenance</h2>")
     for rec in records:
         model, bench = rec["model"]["name"], rec["benchmark"]["name"]
-        slim = json.loads(json.dumps(rec, default=str))
-        freeze = (slim.get("environment") or {}).pop("pip_freeze", None) if isinstance(slim.get("environment"), dict) else None
+        slim = slim_record(rec)
+        freeze = rec["environment"].get("pip_freeze") if isinstance(rec.get("environment"), dict) else None
         env = slim.get("environment") or {}
         summary_line = (f"{model} · {bench} — {(slim.get('image') or {}).get('tag', 'no image recorded')}, "
                         f"transformers {env.get('transformers', '?')}, torch {env.get('torch', '?')}")
