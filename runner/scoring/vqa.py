@@ -90,7 +90,7 @@ def anls_item(pred: str, gts: list[str]) -> float:
     values = []
     for g in gts:
         a, b = " ".join(g.strip().lower().split()), " ".join(pred.strip().lower().split())
-        length = max(len(g.upper()), len(pred.upper()))
+        length = max(len(g), len(pred))  # the raw lengths, as VLMEvalKit divides by
         values.append(0.0 if length == 0 else _levenshtein(a, b) / length)
     score = 1 - min(values)
     return score if score >= 0.5 else 0.0
