@@ -9,10 +9,11 @@ with generated images, each configuration in a fresh work dir, and reads the tim
   3. docker backend vs local backend on the same job (tiny-internvl; local = a host venv from the same lock)
   4. the time split: image check, tiny model, container start, model load, inference, merge, scoring
 
-    .venv/bin/python benchmarks/throughput.py --full-size --gpus all [--rows 2374]
+    .venv/bin/python benchmarks/throughput.py --full-size --gpus all [--rows 2374] [--backend local]
 
 On a GPU machine: the same measurements (batch 1 vs 8, 1 vs N ranks) with qwen2-vl-2b-random, Qwen2-VL-2B's
-full architecture with random weights built from its config (no download), on the CUDA image flavour.
+full architecture with random weights built from its config (no download), on the CUDA image flavour
+(`--backend local`: in the Python environment VLMRUN_LOCAL_PYTHON names, e.g. a GPU box with no Docker).
 """
 from __future__ import annotations
 
@@ -71,8 +72,10 @@ def main():
     ap.add_argument("--full-size", action="store_true",
                     help="measure qwen2-vl-2b-random (full Qwen2-VL-2B architecture, random weights); needs --gpus")
     ap.add_argument("--gpus", default=None, help="as vlmrun eval --gpus (all | N | 0,1)")
+    ap.add_argument("--backend", default="docker", choices=["docker", "local"], help="--full-size: where the jobs run")
+    ap.add_argument("--model", default="qwen2-vl-2b-random", help="--full-size: the model to measure")
     a = ap.parse_args()
-    if a.full_size and not a.gpus:
+    if a.full_size and not a.gpus and a.model == "qwen2-vl-2b-random":
         sys.exit("--full-size measures a 2B model: run it on a GPU machine with --gpus all")
     with tempfile.TemporaryDirectory(prefix="vlmrun-bench-") as tmpd:
         tmp = Path(tmpd)
@@ -117,26 +120,40 @@ def main():
             print(f"docker vs local (tiny-internvl, same job): wall {dk['wall_s']:.1f} s vs {lc['wall_s']:.1f} s = "
                   f"{dk['wall_s'] / lc['wall_s']:.2f}x, {extra:+.1f} s per job")
         print()
-        keys = ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "merge_s", "score_s"]
+        keys = ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"]
         print(f"{'time split (s)':<24}" + "".join(f"{k[:-2]:>11}" for k in keys) + f"{'wall':>9}")
         for name, model, t in results:
             print(f"{name + ' ' + model:<24}" + "".join(f"{t.get(k, 0.0):>11.2f}" for k in keys) + f"{t['wall_s']:>9.1f}")
 
 
 def full(a, proj: Path, tmp: Path) -> None:
-    model, gpu = "qwen2-vl-2b-random", ["--gpus", a.gpus]
-    print(f"vlmrun throughput, {model} on GPUs {a.gpus}, {a.rows} MME-format rows")
-    run(proj, tmp / "warm", model, "--limit", "2", *gpu)
+    model = a.model
+    common = [*(["--gpus", a.gpus] if a.gpus else []), "--backend", a.backend]
+    print(f"vlmrun throughput, {model} on GPUs {a.gpus}, {a.rows} MME-format rows, {a.backend} backend", flush=True)
+    t0 = time.monotonic()
+    run(proj, tmp / "warm", model, "--limit", "2", *common)
+    print(f"  warm-up (random model built from the config, saved, loaded; 2 rows): {time.monotonic() - t0:.1f} s",
+          flush=True)
     rows = []
-    for name, extra in [("batch1", ["--batch-size", "1", "--nproc", "1"]), ("batch8", ["--batch-size", "8", "--nproc", "1"]),
-                        ("batch8-all-gpus", ["--batch-size", "8"])]:
+    configs = [("batch1", ["--batch-size", "1", "--prefetch", "1", "--limit", str(max(8, a.rows // 4))]),
+               ("batch8-prefetch1", ["--batch-size", "8", "--prefetch", "1"]),
+               ("batch8", ["--batch-size", "8"]),
+               ("batch16", ["--batch-size", "16"])]
+    for name, extra in configs:
         work = tmp / name
-        wall = run(proj, work, model, *extra, *gpu)
+        wall = run(proj, work, model, "--nproc", "1", *extra, *common)
         t = times(work, model)
         rows.append((name, t, wall))
-        print(f"  {name:<16} {t['samples']:>5} samples  infer {t['infer_s']:8.2f} s  "
-              f"{t['samples'] / t['infer_s']:7.2f} samples/s  load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
-
+        print(f"  {name:<17} {t['samples']:>5} samples  infer {t['infer_s']:8.2f} s  "
+              f"{t['samples'] / t['infer_s']:7.2f} samples/s  waited for data {t.get('data_wait_s', 0):6.2f} s  "
+              f"preprocessing {t.get('prepare_s', 0):6.2f} s on {t.get('prefetch_workers', '?')} thread(s)  "
+              f"load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
+    sps = {name: t["samples"] / t["infer_s"] for name, t, _ in rows}
+    print("vs batch 1: " + "   ".join(f"{name} {v / sps['batch1']:.2f}x" for name, v in sps.items() if name != "batch1"))
+    keys = ["tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"]
+    print(f"{'time split (s)':<17}" + "".join(f"{k[:-2]:>18}" for k in keys) + f"{'wall':>9}")
+    for name, t, wall in rows:
+        print(f"{name:<17}" + "".join(f"{t.get(k, 0.0):>18.2f}" for k in keys) + f"{wall:>9.1f}")
 
 if __name__ == "__main__":
     main()

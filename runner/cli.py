@@ -59,6 +59,8 @@ def eval_cmd(
     engine: str = typer.Option("hf", "--engine", help="hf (transformers, torchrun data parallel) | vllm (GPU only)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="override the model's batch size"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N rows of each benchmark"),
+    prefetch: Optional[int] = typer.Option(None, "--prefetch", help="preprocessing threads per rank, ahead of the "
+                                           "model (default: up to 4 on GPU, 1 on CPU)"),
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
@@ -71,7 +73,7 @@ def eval_cmd(
 
     cat = _catalogue()
     jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
-                     batch_size=batch_size, limit=limit, engine=engine)
+                     batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch)
     if dry_run:
         _print_dry_run(cat, jobs)
         return

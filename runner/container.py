@@ -84,6 +84,7 @@ def job_payload(job: Job, data: str, model_dir: str, out_dir: str) -> dict:
         "device": job.device,
         "batch_size": job.batch_size,
         "limit": job.limit,
+        "prefetch_workers": job.prefetch,
         "model": model_settings(job),
         "engine": job.engine,
         # vLLM: one process shards the model over every GPU it was given

@@ -64,6 +64,9 @@ class _JobMonitor:
         self.first_start: Optional[float] = None
         self.load_s = 0.0
         self.infer_s = 0.0
+        self.data_wait_s = 0.0
+        self.prepare_s = 0.0
+        self.prefetch_workers = 0
         self.samples = 0
         self.env: Optional[dict] = None
         self.errors: list[str] = []
@@ -86,6 +89,9 @@ class _JobMonitor:
             self.progress.advance(self.task, int(ev.get("n", 1)))
         elif kind == "finished":
             self.infer_s = max(self.infer_s, float(ev.get("infer_s", 0)))
+            self.data_wait_s = max(self.data_wait_s, float(ev.get("data_wait_s", 0)))
+            self.prepare_s = max(self.prepare_s, float(ev.get("prepare_s", 0)))
+            self.prefetch_workers = max(self.prefetch_workers, int(ev.get("prefetch_workers", 0)))
             self.samples += int(ev.get("samples", 0))
         elif kind == "env":
             self.env = {k: v for k, v in ev.items() if k != "event"}
@@ -224,7 +230,10 @@ class Evaluator:
             monitor.close()
         r.computed = monitor.samples
         r.times.update(container_start_s=round(monitor.first_start or 0.0, 3), load_s=round(monitor.load_s, 3),
-                       infer_s=round(monitor.infer_s, 3), container_s=round(outcome.seconds, 3))
+                       infer_s=round(monitor.infer_s, 3), container_s=round(outcome.seconds, 3),
+                       # of infer_s, how long the model waited for data; preprocessing time summed over threads
+                       data_wait_s=round(monitor.data_wait_s, 3), prepare_s=round(monitor.prepare_s, 3),
+                       prefetch_workers=monitor.prefetch_workers)
         if not outcome.ok:
             why = "killed: out of memory" if outcome.oom_killed else f"exit code {outcome.exit_code}"
             lines = [l for l in outcome.log_tail if l.strip() and not l.startswith("@@vlmrun")]

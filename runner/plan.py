@@ -21,6 +21,7 @@ class Job:
     limit: Optional[int]
     run_dir: Path
     engine: str = "hf"
+    prefetch: Optional[int] = None  # preprocessing threads per rank; None: the worker decides (device, cores)
 
     @property
     def name(self) -> str:
@@ -37,7 +38,7 @@ class Job:
 
 def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: Path,
               gpus: Optional[GpuSpec] = None, nproc: Optional[int] = None, batch_size: Optional[int] = None,
-              limit: Optional[int] = None, engine: str = "hf") -> list[Job]:
+              limit: Optional[int] = None, engine: str = "hf", prefetch: Optional[int] = None) -> list[Job]:
     if not models:
         raise VlmrunError(f"name at least one model; valid models: {', '.join(sorted(cat.models))}")
     if nproc is not None and nproc < 1:
@@ -46,6 +47,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError("--limit must be at least 1")
     if batch_size is not None and batch_size < 1:
         raise VlmrunError("--batch-size must be at least 1")
+    if prefetch is not None and prefetch < 1:
+        raise VlmrunError("--prefetch must be at least 1")
     if engine not in ("hf", "vllm"):
         raise VlmrunError(f"--engine {engine!r}: use hf (transformers) or vllm")
     if engine == "vllm" and not gpus:
@@ -74,5 +77,5 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         for b in bs:
             jobs.append(Job(model=m, bench=b, flavour=flavour, nproc=n, gpus=gpus,
                             batch_size=batch_size or m.batch_size, limit=limit,
-                            run_dir=Path(work_dir) / m.name / b.name, engine=engine))
+                            run_dir=Path(work_dir) / m.name / b.name, engine=engine, prefetch=prefetch))
     return jobs

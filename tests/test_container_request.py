@@ -73,6 +73,15 @@ def test_cpu_job_container_settings(tmp_path):
     assert payload["device"] == "cpu" and payload["data"] == "/vlmrun/data/MME-mini.tsv"
     assert payload["model_dir"] == "/vlmrun/model" and payload["adapter"] == "qwen2_vl"
     assert payload["model"]["processor"] == {"min_pixels": 3136, "max_pixels": 50176}
+    assert payload["prefetch_workers"] is None  # the worker picks: 1 thread on CPU, up to 4 on a GPU
+
+
+def test_prefetch_threads_reach_the_worker_and_are_checked(tmp_path):
+    (job,) = make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME-mini"], tmp_path, prefetch=3)
+    _, payload = docker_job_request(job, "img", tmp_path / "d.tsv", tmp_path / "w")
+    assert payload["prefetch_workers"] == 3
+    with pytest.raises(VlmrunError, match="--prefetch must be at least 1"):
+        make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME-mini"], tmp_path, prefetch=0)
 
 
 def test_gpu_job_gets_device_request_and_one_rank_per_gpu(tmp_path):

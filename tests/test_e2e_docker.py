@@ -47,7 +47,8 @@ def test_both_families_run_in_their_own_containers(first_run):
         assert p["environment"]["python"].startswith("3.11")
         assert any(line.startswith("transformers==") for line in p["environment"]["pip_freeze"])
         assert len(p["worker_sha256"]) == 64
-        assert {"load_s", "infer_s", "container_start_s"} <= set(p["run"]["times"])
+        assert {"load_s", "infer_s", "container_start_s", "data_wait_s", "prepare_s"} <= set(p["run"]["times"])
+        assert p["run"]["times"]["prefetch_workers"] == 1  # on the CPU the model needs the cores
     assert p_437["model"]["adapter"] == "internvl_chat" and p_latest["model"]["adapter"] == "qwen2_vl"
 
 
@@ -186,15 +187,18 @@ def test_local_backend_runs_the_same_worker_without_a_container(first_run, tmp_p
 
 
 def test_batch_8_gives_the_same_predictions_as_batch_1(first_run, tmp_path):
+    """Greedy decoding, left padding: batching changes nothing; nor do 3 preprocessing threads (each with its
+    own processor copy) instead of one."""
     from vlmrun_worker.shards import read_records
 
     preds = {}
-    for bs in (1, 8):
+    for bs, threads in ((1, 1), (8, 3)):
         out = run_cli("eval", *MODELS, "--bench", "MME-mini", "--batch-size", str(bs), "--limit", "24",
-                      "--work-dir", str(tmp_path / f"bs{bs}"))
+                      "--prefetch", str(threads), "--work-dir", str(tmp_path / f"bs{bs}"))
         assert out.returncode == 0, out.stdout[-3000:]
         for m in MODELS:
             assert _prov(tmp_path / f"bs{bs}", m)["run"]["batch_size"] == bs
+            assert _prov(tmp_path / f"bs{bs}", m)["run"]["times"]["prefetch_workers"] == threads
             recs = read_records(tmp_path / f"bs{bs}" / m / "MME-mini" / "shards")
             preds[bs, m] = {i: r["prediction"] for i, r in recs.items()}
     for m in MODELS:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import threading
 import time
 import traceback
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .data import decode_images, read_rows
@@ -28,28 +29,52 @@ class Sample:
         return self.image if isinstance(self.image, list) else [self.image]
 
 
-def _prefetch(rows, batch_size, prepare=None, depth=2):
-    """Decode images and run the adapter's preprocessing for the next batches in a background thread while
-    the model works on the current one. Yields (samples, prepared inputs)."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
+class Prefetch:
+    """Decode images and run the adapter's preprocessing for the next batches in background threads while
+    the model works on the current one; batches come out in order. Iterating yields (samples, prepared).
 
-    def produce():
-        try:
-            for i in range(0, len(rows), batch_size):
-                batch = [Sample(r.index, r.question, decode_images(r.image_b64), r.extra) for r in rows[i:i + batch_size]]
-                q.put((batch, prepare(batch) if prepare else None))
-        except BaseException as e:  # surfaced in the consumer
-            q.put(e)
-        q.put(None)
+    `waited_s` is how long the model sat waiting for data (0 when prefetch keeps up), `prepare_s` the
+    preprocessing time summed over the threads."""
 
-    threading.Thread(target=produce, daemon=True).start()
-    while True:
-        item = q.get()
-        if item is None:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1):
+        self.chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+        self.prepare, self.workers = prepare, max(1, int(workers))
+        self.waited_s = self.prepare_s = 0.0
+        self._lock = threading.Lock()
+
+    def _load(self, chunk):
+        t = time.monotonic()
+        batch = [Sample(r.index, r.question, decode_images(r.image_b64), r.extra) for r in chunk]
+        prepared = self.prepare(batch) if self.prepare else None
+        with self._lock:
+            self.prepare_s += time.monotonic() - t
+        return batch, prepared
+
+    def __iter__(self):
+        ahead = self.workers + 1  # batches in flight: every thread busy, one more ready
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="vlmrun-prefetch") as pool:
+            pending = deque(pool.submit(self._load, c) for c in self.chunks[:ahead])
+            nxt = ahead
+            try:
+                while pending:
+                    t = time.monotonic()
+                    item = pending.popleft().result()
+                    self.waited_s += time.monotonic() - t
+                    if nxt < len(self.chunks):
+                        pending.append(pool.submit(self._load, self.chunks[nxt]))
+                        nxt += 1
+                    yield item
+            finally:
+                for f in pending:
+                    f.cancel()
+
+
+def default_workers(device: str, world: int) -> int:
+    """On a GPU the preprocessing (resizing images to ~1M pixels for Qwen2-VL) can outrun one CPU thread;
+    on the CPU the model itself needs the cores."""
+    if not device.startswith("cuda"):
+        return 1
+    return max(1, min(4, (os.cpu_count() or 1) // max(1, world)))
 
 
 def run(job_path: str) -> int:
@@ -81,7 +106,8 @@ def run(job_path: str) -> int:
     emit("start", rank=rank, world=world, total=len(rows), already_done=len(done & {r.index for r in rows}),
          todo=len(mine), device=device)
 
-    timings = {"load_s": 0.0, "infer_s": 0.0, "samples": 0}
+    timings = {"load_s": 0.0, "infer_s": 0.0, "samples": 0, "data_wait_s": 0.0, "prepare_s": 0.0,
+               "prefetch_workers": 0}
     if mine:
         from .adapters import load_adapter
 
@@ -93,15 +119,17 @@ def run(job_path: str) -> int:
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
+        workers = int(job.get("prefetch_workers") or default_workers(device, world))
+        feed = Prefetch(mine, int(job.get("batch_size", 1)), getattr(adapter, "prepare", None), workers)
         with ShardWriter(pred_dir, rank) as writer:
-            prepare = getattr(adapter, "prepare", None)
-            for batch, prepared in _prefetch(mine, int(job.get("batch_size", 1)), prepare):
+            for batch, prepared in feed:
                 preds = adapter.generate(batch, prepared)
                 for s, p in zip(batch, preds):
                     writer.write({"index": s.index, "prediction": p})
                 timings["samples"] += len(batch)
                 emit("progress", rank=rank, n=len(batch))
-        timings["infer_s"] = time.monotonic() - t1
+        timings.update(infer_s=time.monotonic() - t1, data_wait_s=feed.waited_s, prepare_s=feed.prepare_s,
+                       prefetch_workers=workers)
 
     if world > 1:
         dist.barrier()

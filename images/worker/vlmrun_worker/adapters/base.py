@@ -1,6 +1,26 @@
 """Shared pieces of the adapters."""
 from __future__ import annotations
 
+import copy
+import threading
+
+
+class PerThread:
+    """One copy of a processor per prefetch thread. A fast tokenizer keeps its padding settings in one shared
+    Rust object, so two threads tokenizing at once can fail ('Already borrowed'); each prefetch thread gets
+    its own deep copy, made on first use, and the main thread keeps the original."""
+
+    def __init__(self, obj):
+        self.obj, self._local = obj, threading.local()
+
+    def get(self):
+        if threading.current_thread() is threading.main_thread():
+            return self.obj
+        mine = getattr(self._local, "obj", None)
+        if mine is None:
+            mine = self._local.obj = copy.deepcopy(self.obj)
+        return mine
+
 
 def torch_dtype(name: str, device: str):
     import torch

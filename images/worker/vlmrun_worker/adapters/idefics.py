@@ -6,7 +6,7 @@ banned, greedy decoding, the answer being the generated tokens (what follows 'As
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
+from .base import PerThread, dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
 
 
 def build_prompt(question: str, image, spec: dict) -> list:
@@ -22,6 +22,7 @@ class Adapter:
         self.processor.tokenizer.padding_side = "left"
         self.model = IdeficsForVisionText2Text.from_pretrained(model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
         self.model.to(device).eval()
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         tok = self.processor.tokenizer
         self.gen = greedy_kwargs(spec)
         self.gen["eos_token_id"] = tok("<end_of_utterance>", add_special_tokens=False).input_ids
@@ -29,7 +30,7 @@ class Adapter:
 
     def prepare(self, samples):
         prompts = [build_prompt(s.question, s.images[0], self.spec) for s in samples]
-        return self.processor(prompts, add_end_of_utterance_token=False, return_tensors="pt", padding=True)
+        return self.processors.get()(prompts, add_end_of_utterance_token=False, return_tensors="pt", padding=True)
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)

@@ -3,7 +3,7 @@ one user turn with the image then the text ('User:<image>...<end_of_utterance>\\
 decoding, the generated tokens as the answer."""
 from __future__ import annotations
 
-from .base import dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
+from .base import PerThread, dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
 
 
 def build_messages(question: str, spec: dict, n_images: int = 1) -> list[dict]:
@@ -19,6 +19,7 @@ class Adapter:
         self.spec, self.device = spec, device
         self.processor = AutoProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         self.model = Idefics2ForConditionalGeneration.from_pretrained(
             model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
         self.model.to(device).eval()
@@ -26,9 +27,10 @@ class Adapter:
         self.gen["eos_token_id"] = self.processor.tokenizer.convert_tokens_to_ids("<end_of_utterance>")
 
     def prepare(self, samples):
-        texts = [self.processor.apply_chat_template(build_messages(s.question, self.spec, len(s.images)),
+        proc = self.processors.get()
+        texts = [proc.apply_chat_template(build_messages(s.question, self.spec, len(s.images)),
                                                     add_generation_prompt=True) for s in samples]
-        inputs = self.processor(text=texts, images=[s.images for s in samples], padding=True, return_tensors="pt")
+        inputs = proc(text=texts, images=[s.images for s in samples], padding=True, return_tensors="pt")
         inputs.pop("token_type_ids", None)  # the byte-level test tokenizer returns them; the model takes none
         return inputs
 

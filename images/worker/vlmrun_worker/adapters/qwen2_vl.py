@@ -9,7 +9,7 @@ decoding, answer decoded without the prompt tokens. The text per benchmark type 
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint, options, with_suffix
+from .base import PerThread, dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint, options, with_suffix
 
 
 def build_text(question: str, extra: dict, spec: dict) -> str:
@@ -58,6 +58,7 @@ class Adapter:
         version = tuple(int(x) for x in transformers.__version__.split(".")[:2])
         self.processor = AutoProcessor.from_pretrained(model_dir, **pixel_bounds(spec, version))
         self.processor.tokenizer.padding_side = "left"
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
         self.model = cls.from_pretrained(model_dir, attn_implementation=spec.get("attn_implementation", "sdpa"),
                                          **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
@@ -65,10 +66,11 @@ class Adapter:
         self.gen = greedy_kwargs(spec)
 
     def prepare(self, samples):
-        texts = [self.processor.apply_chat_template(build_messages(s.question, self.spec, s.extra, len(s.images)),
+        proc = self.processors.get()
+        texts = [proc.apply_chat_template(build_messages(s.question, self.spec, s.extra, len(s.images)),
                                                     tokenize=False, add_generation_prompt=True) for s in samples]
         images = [im for s in samples for im in s.images]
-        return self.processor(text=texts, images=images, padding=True, return_tensors="pt")
+        return proc(text=texts, images=images, padding=True, return_tensors="pt")
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)

@@ -44,7 +44,9 @@ def make(out_dir, shape=TINY):
     else:  # 4.x: the text settings sit at the top level
         cfg = Qwen2VLConfig(**{**tokens, **text}, vision_config=vision)
     torch.manual_seed(0)
-    model = Qwen2VLForConditionalGeneration(cfg).to(getattr(torch, shape["dtype"]))
+    # On a GPU box the random init of a full-size shape takes seconds there instead of a minute on the CPU.
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+        model = Qwen2VLForConditionalGeneration(cfg).to(getattr(torch, shape["dtype"]))
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     proc_kw = dict(image_processor=Qwen2VLImageProcessor(), tokenizer=tok, chat_template=CHAT_TEMPLATE)
