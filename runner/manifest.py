@@ -61,6 +61,19 @@ class Generation(_Strict):
 class Prompt(_Strict):
     suffix: str = ""
     system: Optional[str] = None
+    # the whole prompt for adapters that build it as a string: {images} (one image_token per image), {text}
+    template: Optional[str] = None
+    image_token: Optional[str] = None
+    # model: the adapter's per-model prompts (VLMEvalKit's custom prompt); dataset: the benchmark's default
+    # prompt (VLMEvalKit's use_custom_prompt=False)
+    style: Literal["model", "dataset"] = "model"
+
+    @field_validator("template")
+    @classmethod
+    def _placeholders(cls, v):
+        if v is not None and ("{images}" not in v or "{text}" not in v):
+            raise ValueError("a prompt template needs the placeholders {images} and {text}")
+        return v
 
 
 class Reference(_Strict):

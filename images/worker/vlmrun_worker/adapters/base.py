@@ -56,6 +56,40 @@ def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+# VLMEvalKit's ImageVQADataset benchmarks (their default prompt asks for a short answer); OCRBench and the
+# other VQA sets are ImageBaseDataset, whose default prompt is the bare question.
+IMAGE_VQA_DATASETS = {"TextVQA_VAL", "DocVQA_VAL", "DocVQA_TEST", "InfoVQA_VAL", "InfoVQA_TEST", "ChartQA_TEST",
+                      "OCRVQA_TEST", "OCRVQA_TESTCORE"}
+
+
+def dataset_prompt(question: str, extra: dict, spec: dict) -> str:
+    """The benchmark's own default prompt in VLMEvalKit, for models that take no custom prompt
+    (vlmeval/dataset/image_mcq.py, image_yorn.py, image_vqa.py build_prompt):
+      MCQ: 'Hint: ...\n' 'Question: ...\n' 'Options:\nA. ...\n' 'Please select the correct answer from the options above. \n'
+      Y/N: the bare question.   VQA: + '\nAnswer the question using a single word or phrase.' (ImageVQADataset)."""
+    kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
+    if kind == "mcq":
+        h, opts = hint(extra), options(extra)
+        text = (f"Hint: {h}\n" if h else "") + f"Question: {question}\n"
+        if opts:
+            text += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
+            text += "Please select the correct answer from the options above. \n"
+        return text
+    if kind == "vqa" and bench in IMAGE_VQA_DATASETS:
+        return question + "\nAnswer the question using a single word or phrase."
+    return question
+
+
+def letter_prompt(question: str, extra: dict) -> str:
+    """The multiple-choice prompt of VLMEvalKit's LLaVA and InternVL wrappers (build_multi_choice_prompt):
+    hint, question, '\nA. ...' per option, then the instruction to answer with the letter."""
+    h, opts = hint(extra), options(extra)
+    text = (f"{h}\n" if h else "") + question + "".join(f"\n{k}. {v}" for k, v in opts.items())
+    if opts:
+        return text + ("\n请直接回答选项字母。" if has_chinese(text) else "\nAnswer with the option's letter from the given choices directly.")
+    return text + "\nAnswer the question directly."
+
+
 def greedy_kwargs(spec: dict) -> dict:
     gen = spec.get("generation") or {}
     return {"max_new_tokens": int(gen.get("max_new_tokens", 64)), "do_sample": False}

@@ -6,11 +6,13 @@ banned, greedy decoding, the answer being the generated tokens (what follows 'As
 """
 from __future__ import annotations
 
-from .base import PerThread, dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
+from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
 
 
-def build_prompt(question: str, image, spec: dict) -> list:
-    return ["Users:", image, with_suffix(question, spec), "<end_of_utterance>", "\nAssistant: "]
+def build_prompt(question: str, image, spec: dict, extra: dict | None = None) -> list:
+    """The text is the benchmark's default prompt: VLMEvalKit gives IDEFICS no custom prompt."""
+    return ["Users:", image, with_suffix(dataset_prompt(question, extra or {}, spec), spec), "<end_of_utterance>",
+            "\nAssistant: "]
 
 
 class Adapter:
@@ -29,7 +31,7 @@ class Adapter:
         self.gen["bad_words_ids"] = tok(["<image>", "<fake_token_around_image>"], add_special_tokens=False).input_ids
 
     def prepare(self, samples):
-        prompts = [build_prompt(s.question, s.images[0], self.spec) for s in samples]
+        prompts = [build_prompt(s.question, s.images[0], self.spec, s.extra) for s in samples]
         return self.processors.get()(prompts, add_end_of_utterance_token=False, return_tensors="pt", padding=True)
 
     def generate(self, samples, prepared=None) -> list[str]:

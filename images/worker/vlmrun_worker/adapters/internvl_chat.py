@@ -11,7 +11,7 @@ mean/std; greedy decoding; '<image>\\n' (or 'Image-k: <image>\\n' per image) bef
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, has_chinese, hint, options, with_suffix
+from .base import dtype_kwargs, greedy_kwargs, letter_prompt, with_suffix
 
 SHORT = " Answer the question using a single word or phrase."
 
@@ -23,12 +23,7 @@ STD = (0.229, 0.224, 0.225)
 def build_text(question: str, extra: dict, spec: dict) -> str:
     kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
     if kind == "mcq":
-        h, opts = hint(extra), options(extra)
-        text = (f"{h}\n" if h else "") + question + "".join(f"\n{k}. {v}" for k, v in opts.items())
-        if opts:
-            text += "\n请直接回答选项字母。" if has_chinese(text) else "\nAnswer with the option's letter from the given choices directly."
-        else:
-            text += "\nAnswer the question directly."
+        text = letter_prompt(question, extra)
     elif kind == "vqa":
         text = question + "\n" + SHORT.strip()
     elif bench == "POPE":

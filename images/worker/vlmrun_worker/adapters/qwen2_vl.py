@@ -6,14 +6,18 @@ decoding, answer decoded without the prompt tokens. The text per benchmark type 
   Y/N: MME the raw question; POPE and HallusionBench add ' Please answer yes or no.'
   MCQ: 'Hint: ...\nQuestion: ...\nOptions:\nA. ...\n' + 'Please select the correct answer from the options above.'
   VQA: question + '\nPlease try to answer the question with short words or phrases if possible.'
+With `prompt.style: dataset` (Qwen2.5-VL: VLMEvalKit passes use_custom_prompt=False) the benchmark's own
+default prompt instead (base.dataset_prompt).
 """
 from __future__ import annotations
 
-from .base import PerThread, dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint, options, with_suffix
+from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint, options, with_suffix
 
 
 def build_text(question: str, extra: dict, spec: dict) -> str:
     kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
+    if (spec.get("prompt") or {}).get("style") == "dataset":
+        return with_suffix(dataset_prompt(question, extra, spec), spec)
     if kind == "mcq":
         h, opts = hint(extra), options(extra)
         text = (f"Hint: {h}\n" if h else "") + f"Question: {question}\n"

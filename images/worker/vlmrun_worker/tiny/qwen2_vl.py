@@ -25,11 +25,14 @@ TINY = dict(
 )
 
 
-def make(out_dir, shape=TINY):
+def make(out_dir, shape=TINY, arch="Qwen2VL"):
+    """arch: Qwen2VL or Qwen2_5_VL (the same layout; Qwen2.5-VL's vision tower takes window attention)."""
     import torch
     import transformers
-    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor, Qwen2VLProcessor
 
+    Config = getattr(transformers, f"{arch}Config")
+    Model = getattr(transformers, f"{arch}ForConditionalGeneration")
+    Processor = getattr(transformers, f"{arch}Processor")
     tok = byte_level_tokenizer(SPECIAL, CHAT_TEMPLATE, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
     text = dict(shape["text"])
@@ -40,16 +43,17 @@ def make(out_dir, shape=TINY):
                   bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
     text.update({k: tokens[k] for k in ("bos_token_id", "eos_token_id", "pad_token_id")})
     if version_tuple() >= (5, 0):
-        cfg = Qwen2VLConfig(text_config=text, vision_config=vision, **tokens)
+        cfg = Config(text_config=text, vision_config=vision, **tokens)
     else:  # 4.x: the text settings sit at the top level
-        cfg = Qwen2VLConfig(**{**tokens, **text}, vision_config=vision)
+        cfg = Config(**{**tokens, **text}, vision_config=vision)
     torch.manual_seed(0)
     # On a GPU box the random init of a full-size shape takes seconds there instead of a minute on the CPU.
     with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
-        model = Qwen2VLForConditionalGeneration(cfg).to(getattr(torch, shape["dtype"]))
+        model = Model(cfg).to(getattr(torch, shape["dtype"]))
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
-    proc_kw = dict(image_processor=Qwen2VLImageProcessor(), tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    # Qwen2.5-VL's processor takes Qwen2-VL's image processor
+    proc_kw = dict(image_processor=transformers.Qwen2VLImageProcessor(), tokenizer=tok, chat_template=CHAT_TEMPLATE)
     if hasattr(transformers, "Qwen2VLVideoProcessor"):  # needed explicitly from transformers 4.57 on
         proc_kw["video_processor"] = transformers.Qwen2VLVideoProcessor()
-    Qwen2VLProcessor(**proc_kw).save_pretrained(out_dir)
+    Processor(**proc_kw).save_pretrained(out_dir)

@@ -1,0 +1,75 @@
+"""LLaVA-1.5 and LLaVA-NeXT (1.6) checkpoints in llava-hf's layout, through transformers' own
+LlavaForConditionalGeneration / LlavaNextForConditionalGeneration (chosen by the checkpoint's model_type).
+
+Inputs as VLMEvalKit's LLaVA and LLaVA_Next wrappers give them (vlmeval/vlm/llava/llava.py):
+  text: MCQ: hint, question, '\\nA. ...' per option, "\\nAnswer with the option's letter from the given choices
+        directly."; Y/N and VQA: the benchmark's default prompt (see base.dataset_prompt).
+  prompt: the manifest's `prompt.template` with {images} (one `prompt.image_token` per image) and {text}:
+        LLaVA-1.5: its system prompt + 'USER: ' + ' <image> ' + text + ' ASSISTANT: ' (VLMEvalKit's LLaVA)
+        LLaVA-NeXT-Mistral: '[INST] <image>\\n' + text + ' [/INST]' (the checkpoint's chat template)
+  image: LLaVA-1.5 pads to a square filled with the image mean first (`processor.pad_to_square`, the original
+        repo's image_aspect_ratio='pad'); LLaVA-NeXT tiles at any resolution in its processor.
+  greedy decoding; the answer is the new tokens, special tokens dropped, stripped.
+"""
+from __future__ import annotations
+
+from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, letter_prompt, with_suffix
+
+DEFAULT_TEMPLATE = "USER: {images}{text} ASSISTANT:"
+
+
+def build_text(question: str, extra: dict, spec: dict) -> str:
+    if spec.get("bench_type") == "mcq":
+        return with_suffix(letter_prompt(question, extra), spec)
+    return with_suffix(dataset_prompt(question, extra, spec), spec)
+
+
+def build_prompt(question: str, extra: dict, spec: dict, n_images: int = 1) -> str:
+    p = spec.get("prompt") or {}
+    template = p.get("template") or DEFAULT_TEMPLATE
+    return template.format(images=(p.get("image_token") or "<image>\n") * n_images,
+                           text=build_text(question, extra or {}, spec))
+
+
+def pad_to_square(image, fill):
+    """The original LLaVA's expand2square: the image centred on a square canvas of the mean colour."""
+    from PIL import Image
+
+    w, h = image.size
+    if w == h:
+        return image
+    side = max(w, h)
+    canvas = Image.new(image.mode, (side, side), fill)
+    canvas.paste(image, ((side - w) // 2, (side - h) // 2))
+    return canvas
+
+
+class Adapter:
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        import transformers
+        from transformers import AutoConfig, AutoProcessor
+
+        self.spec, self.device = spec, device
+        kind = AutoConfig.from_pretrained(model_dir).model_type
+        cls = {"llava": "LlavaForConditionalGeneration", "llava_next": "LlavaNextForConditionalGeneration"}.get(kind)
+        if cls is None:
+            raise ValueError(f"llava_hf adapter: checkpoint model_type {kind!r} is neither llava nor llava_next")
+        self.processor = AutoProcessor.from_pretrained(model_dir)
+        self.processor.tokenizer.padding_side = "left"
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
+        self.model = getattr(transformers, cls).from_pretrained(model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device))
+        self.model.to(device).eval()
+        self.gen = greedy_kwargs(spec)
+        self.pad = bool((spec.get("processor") or {}).get("pad_to_square"))
+        mean = getattr(self.processor.image_processor, "image_mean", None) or [0.5, 0.5, 0.5]
+        self.fill = tuple(int(x * 255) for x in mean)
+
+    def prepare(self, samples):
+        proc = self.processors.get()
+        texts = [build_prompt(s.question, s.extra, self.spec, len(s.images)) for s in samples]
+        images = [pad_to_square(im, self.fill) if self.pad else im for s in samples for im in s.images]
+        return proc(text=texts, images=images, padding=True, return_tensors="pt")
+
+    def generate(self, samples, prepared=None) -> list[str]:
+        inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
+        return [t.strip() for t in generate_answers(self.model, self.processor, inputs, self.gen)]
