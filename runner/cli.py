@@ -35,7 +35,7 @@ def _log(line: str) -> None:
 def _print_table(title: str, columns, rows) -> None:
     t = Table(title=title)
     for c in columns:
-        t.add_column(c)
+        t.add_column(c, overflow="fold")  # wrap, never cut: names and revisions must stay whole
     for row in rows:
         t.add_row(*[str(v) for v in row])
     console.print(t)
@@ -238,16 +238,19 @@ def images_venv(family: str = typer.Argument(...), flavour: str = typer.Option("
 
 @models_app.command("pull")
 def models_pull(models: List[str] = typer.Argument(..., help="model names"),
-                source: str = typer.Option("hf", "--source", help="hf (the hub; HF_TOKEN from the environment) "
-                                                                  "or dir:PATH (a mirror folder PATH/<org>/<name>)")):
-    """Download models' pinned snapshots into the host's HuggingFace cache (containers never download)."""
+                source: str = typer.Option("hf", "--source", help="hf (the hub; HF_TOKEN from the environment), "
+                                           "modelscope (MODELSCOPE_DOMAIN, MODELSCOPE_API_TOKEN) or dir:PATH (a "
+                                           "mirror folder PATH/<org>/<name>)")):
+    """Download models' pinned snapshots into the host's cache (containers never download); resumable."""
     from .weights import pull
 
     cat = _catalogue()
     for name in models:
         m = cat.model(name)
         path = pull(m, source, log=_log)
-        console.print(f"{name}: {m.source.hub}@{m.source.revision or 'main'} in {path}", highlight=False)
+        repo = (f"modelscope:{m.source.modelscope}@{m.source.modelscope_revision}" if source == "modelscope"
+                else f"{m.source.hub}@{m.source.revision or 'main'}")
+        console.print(f"{name}: {repo} in {path}", highlight=False)
 
 
 @models_app.command("list")
@@ -255,7 +258,7 @@ def models_list():
     """Models in the catalogue."""
     models = sorted(_catalogue().models.values(), key=lambda m: (m.family, m.name))
     _print_table("models", ("name", "family", "adapter", "source", "revision", "batch"),
-                 [(m.name, m.family, m.adapter, m.source.hub or f"tiny:{m.source.tiny}", m.source.revision or "",
+                 [(m.name, m.family, m.adapter, m.source.hub or f"tiny:{m.source.tiny}", (m.source.revision or "")[:12],
                    m.batch_size) for m in models])
 
 

@@ -43,6 +43,8 @@ class Family(_Strict):
 class Source(_Strict):
     hub: Optional[str] = Field(None, description="HuggingFace repo id")
     revision: Optional[str] = None
+    modelscope: Optional[str] = Field(None, description="the same weights' ModelScope repo id (`models pull --source modelscope`)")
+    modelscope_revision: str = Field("master", description="a ModelScope branch or tag")
     tiny: Optional[str] = Field(None, description="recipe of a tiny random-weight model built at first use")
     trust_remote_code: bool = False
 

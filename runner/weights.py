@@ -23,12 +23,18 @@ def hub_snapshot(model: Model) -> Path:
     ref = base / "refs" / rev
     commit = ref.read_text().strip() if ref.is_file() else rev
     snap = base / "snapshots" / commit
-    if not (snap / "config.json").is_file():
-        raise VlmrunError(
-            f"weights of {model.name} ({repo}@{rev}) are not in the HuggingFace cache {hf_hub_cache()}: run "
-            f"`vlmrun models pull {model.name}` (with hub access, or --source dir:MIRROR), "
-            "or point HF_HOME at a cache that has them")
-    return snap
+    if (snap / "config.json").is_file():
+        return snap
+    if model.source.modelscope:
+        from .modelscope import complete_snapshot
+
+        ms = complete_snapshot(model.source.modelscope, model.source.modelscope_revision)
+        if ms is not None:
+            return ms
+    raise VlmrunError(
+        f"weights of {model.name} ({repo}@{rev}) are not in the HuggingFace cache {hf_hub_cache()}: run "
+        f"`vlmrun models pull {model.name}` (with hub access; or --source modelscope / dir:MIRROR), "
+        "or point HF_HOME at a cache that has them")
 
 
 def pull(model: Model, source: str = "hf", log=print) -> Path:
@@ -54,6 +60,13 @@ def pull(model: Model, source: str = "hf", log=print) -> Path:
             raise VlmrunError(f"pulling {repo}@{rev} from the hub failed ({type(e).__name__}: {reason}); "
                               "where the hub is unreachable use --source dir:MIRROR") from None
         return Path(path)
+    if source == "modelscope":
+        if not model.source.modelscope:
+            raise VlmrunError(f"{model.name} names no ModelScope repo: add source.modelscope to "
+                              f"{model.source_file or 'its manifest'}, or use --source hf / dir:MIRROR")
+        from . import modelscope
+
+        return modelscope.pull(model.source.modelscope, model.source.modelscope_revision, log=log)
     if source.startswith("dir:"):
         mirror = Path(source[4:]) / repo
         if not (mirror / "config.json").is_file():
@@ -74,7 +87,7 @@ def pull(model: Model, source: str = "hf", log=print) -> Path:
         if commit != rev:
             (base / "refs" / rev).write_text(commit)
         return snap
-    raise VlmrunError(f"--source {source!r}: use hf or dir:PATH")
+    raise VlmrunError(f"--source {source!r}: use hf, modelscope or dir:PATH")
 
 
 def _tree_hash(folder: Path) -> str:

@@ -273,17 +273,35 @@ def test_mcq_and_vqa_benchmarks_run_through_both_families(first_run, project_cop
 
 
 def test_four_families_side_by_side_in_one_call(first_run, tmp_path):
-    """One tiny model of each environment family, each in its own image, in one `vlmrun eval` call."""
-    four = ["tiny-idefics", "tiny-internvl", "tiny-idefics2", "tiny-qwen2-vl"]
-    out = run_cli("eval", *four, "--bench", "MME-mini", "--limit", "8", "--work-dir", str(tmp_path))
-    assert out.returncode == 0, out.stdout[-3000:]
-    versions = {m: _prov(tmp_path, m)["environment"]["transformers"] for m in four}
+    """Every tiny fixture (one per natively supported model class, plus our InternVL-interface test model), each in
+    its family's image, in one `vlmrun eval` call: four transformers versions side by side. Run at batch 4 and
+    at batch 1, the greedy answers are the same."""
+    from vlmrun.manifest import Catalogue
+    from vlmrun_worker.shards import read_records
+
+    tiny = sorted(n for n, m in Catalogue().models.items() if m.source.tiny and n.startswith("tiny-"))
+    assert {"tiny-idefics", "tiny-internvl", "tiny-llava", "tiny-idefics2", "tiny-llava-next", "tiny-qwen2-vl",
+            "tiny-qwen2.5-vl"} <= set(tiny)
+    preds = {}
+    for bs in (4, 1):
+        work = tmp_path / f"bs{bs}"
+        out = run_cli("eval", *tiny, "--bench", "MME-mini", "--limit", "8", "--batch-size", str(bs),
+                      "--work-dir", str(work))
+        assert out.returncode == 0, out.stdout[-3000:]
+        for m in tiny:
+            preds[bs, m] = {i: r["prediction"] for i, r in read_records(work / m / "MME-mini" / "shards").items()}
+    for m in tiny:
+        assert len(preds[1, m]) == 8 and preds[1, m] == preds[4, m], m
+    work = tmp_path / "bs4"
+    versions = {m: _prov(work, m)["environment"]["transformers"] for m in tiny}
     assert versions["tiny-idefics"].startswith("4.33.") and versions["tiny-internvl"].startswith("4.37.")
+    assert versions["tiny-llava"].startswith("4.37.") and versions["tiny-llava-next"].startswith("4.40.")
     assert versions["tiny-idefics2"].startswith("4.40.") and versions["tiny-qwen2-vl"].startswith("5.")
-    families = {_prov(tmp_path, m)["image"]["family"] for m in four}
+    assert versions["tiny-qwen2.5-vl"].startswith("5.")
+    families = {_prov(work, m)["image"]["family"] for m in tiny}
     assert families == {"transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-latest"}
-    with open(tmp_path / "report.csv") as f:
-        assert sorted(r["Model"] for r in csv.DictReader(f)) == sorted(four)
+    with open(work / "report.csv") as f:
+        assert sorted(r["Model"] for r in csv.DictReader(f)) == tiny
 
 
 def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written(first_run, project_copy, tmp_path):

@@ -1,0 +1,134 @@
+"""The real-model catalogue: every real model's settings checked against what VLMEvalKit gives it.
+
+Sources (open-compass/VLMEvalKit): vlmeval/config.py (model entries and their kwargs), vlmeval/vlm/qwen2_vl/
+(model.py generation defaults, prompt.py custom prompts), vlmeval/vlm/internvl/internvl_chat.py (set_max_num,
+prompts, kwargs_default of the 4.37-era class), vlmeval/vlm/idefics.py (IDEFICS, IDEFICS2), vlmeval/vlm/llava/
+llava.py (LLaVA, LLaVA_Next), vlmeval/dataset/image_mcq.py, image_yorn.py, image_vqa.py (default prompts for
+models without a custom prompt), README.md (the transformers version per model series).
+"""
+import re
+
+import pytest
+
+from vlmrun.manifest import Catalogue
+from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, llava_hf, qwen2_vl
+
+from .test_adapters import MCQ_ROW, _spec
+
+CAT = Catalogue()
+REAL = sorted(n for n, m in CAT.models.items() if m.source.hub)
+
+# model -> (family, adapter, hub repo, dtype, max_new_tokens): config.py + each class's kwargs_default;
+# family from VLMEvalKit's README table (IDEFICS 4.33, LLaVA/InternVL 4.37, IDEFICS2 4.40, Qwen2-VL latest).
+EXPECTED = {
+    "idefics-9b-instruct": ("transformers-4.33", "idefics", "HuggingFaceM4/idefics-9b-instruct", "bfloat16", 512),
+    "idefics-80b-instruct": ("transformers-4.33", "idefics", "HuggingFaceM4/idefics-80b-instruct", "bfloat16", 512),
+    "internvl2-1b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-1B", "bfloat16", 1024),
+    "internvl2-2b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-2B", "bfloat16", 1024),
+    "internvl2-4b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-4B", "bfloat16", 1024),
+    "internvl2-8b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-8B", "bfloat16", 1024),
+    "llava-1.5-7b": ("transformers-4.37", "llava_hf", "llava-hf/llava-1.5-7b-hf", "float16", 512),
+    "idefics2-8b": ("transformers-4.40", "idefics2", "HuggingFaceM4/idefics2-8b", "bfloat16", 1024),
+    "llava-next-mistral-7b": ("transformers-4.40", "llava_hf", "llava-hf/llava-v1.6-mistral-7b-hf", "float16", 512),
+    "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
+    "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
+    "qwen2.5-vl-3b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2.5-VL-3B-Instruct", "bfloat16", 2048),
+    "qwen2.5-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2.5-VL-7B-Instruct", "bfloat16", 2048),
+}
+
+
+def test_at_least_ten_real_models_two_per_family():
+    assert set(REAL) == set(EXPECTED)
+    per_family = {}
+    for n in REAL:
+        per_family.setdefault(CAT.model(n).family, []).append(n)
+    assert sorted(per_family) == ["transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-latest"]
+    assert all(len(v) >= 2 for v in per_family.values()), per_family
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_family_adapter_repo_dtype_and_generation(name):
+    m = CAT.model(name)
+    assert (m.family, m.adapter, m.source.hub, m.dtype, m.generation.max_new_tokens) == EXPECTED[name]
+    assert m.generation.do_sample is False  # greedy everywhere, as VLMEvalKit runs these benchmarks
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_revisions_are_pinned_commits(name):
+    rev = CAT.model(name).source.revision
+    if name == "idefics-9b-instruct":
+        pytest.xfail("no public record of an idefics-9b-instruct commit id was found; the manifest says so")
+    assert re.fullmatch(r"[0-9a-f]{40}", rev), rev
+
+
+def test_qwen_pixel_bounds_and_prompt_style():
+    for n in ("qwen2-vl-2b", "qwen2-vl-7b", "qwen2.5-vl-3b", "qwen2.5-vl-7b"):
+        p = CAT.model(n).processor
+        assert (p["min_pixels"], p["max_pixels"]) == (1280 * 28 * 28, 16384 * 28 * 28)  # config.py
+        assert _spec(n, "OCRBench")["processor"]["min_pixels"] == 10 * 10 * 28 * 28  # model.py, OCRBench
+    # Qwen2-VL: Qwen2VLPromptMixin (use_custom_prompt defaults True); Qwen2.5-VL: use_custom_prompt=False
+    assert CAT.model("qwen2-vl-7b").prompt.style == "model"
+    assert CAT.model("qwen2.5-vl-7b").prompt.style == CAT.model("qwen2.5-vl-3b").prompt.style == "dataset"
+    text = lambda n, q, bench, extra=None: qwen2_vl.build_text(q, extra or {}, _spec(n, bench))  # noqa: E731
+    assert text("qwen2-vl-7b", "Is it?", "POPE") == "Is it? Please answer yes or no."
+    assert text("qwen2.5-vl-7b", "Is it?", "POPE") == "Is it?"
+    assert text("qwen2.5-vl-7b", "Which animal?", "MMBench_DEV_EN", MCQ_ROW) == (
+        "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"
+        "Please select the correct answer from the options above. \n")
+    assert text("qwen2.5-vl-3b", "What is written?", "TextVQA_VAL") == (
+        "What is written?\nAnswer the question using a single word or phrase.")
+    assert text("qwen2.5-vl-3b", "What is written?", "OCRBench") == "What is written?"  # ImageBaseDataset
+
+
+def test_internvl_sizes_share_the_tiling_rule():
+    # set_max_num looks at the benchmark only: 6 by default, 12 ChartQA/MMMU, 18 DocVQA, 24 OCRBench
+    for n in ("internvl2-1b", "internvl2-2b", "internvl2-4b", "internvl2-8b"):
+        assert CAT.model(n).source.trust_remote_code
+        got = {b: _spec(n, b)["processor"]["max_num"] for b in ("MME", "ChartQA_TEST", "MMMU_DEV_VAL", "DocVQA_VAL",
+                                                               "OCRBench")}
+        assert got == {"MME": 6, "ChartQA_TEST": 12, "MMMU_DEV_VAL": 12, "DocVQA_VAL": 18, "OCRBench": 24}
+        assert internvl_chat.build_prompt("Is it?", _spec(n, "MME")) == (
+            "<image>\nIs it? Answer the question using a single word or phrase.")
+
+
+def test_idefics_prompt_list():
+    for n in ("idefics-9b-instruct", "idefics-80b-instruct"):
+        img = object()
+        assert idefics.build_prompt("Is it?", img, _spec(n, "MME")) == [
+            "Users:", img, "Is it?", "<end_of_utterance>", "\nAssistant: "]
+        mcq = idefics.build_prompt("Which animal?", img, _spec(n, "MMStar"), MCQ_ROW)
+        assert mcq[2].startswith("Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\n")
+
+
+def test_idefics2_prompt_strings():
+    s = lambda bench, q="Is it?", extra=None: idefics2.build_prompt(q, _spec("idefics2-8b", bench), extra)  # noqa: E731
+    assert s("MME") == "User:<image>Is it?\nGive a very brief answer.<end_of_utterance>\nAssistant:"
+    assert s("HallusionBench") == "User:<image>Is it?\nAnswer yes or no.<end_of_utterance>\nAssistant:"
+    assert s("POPE") == "User:<image>Is it?<end_of_utterance>\nAssistant:"
+    assert s("TextVQA_VAL", "What?") == (
+        "User:<image>What?\nAnswer the question using a single word or phrase.\nGive a very brief answer."
+        "<end_of_utterance>\nAssistant:")
+    assert s("MMBench_DEV_EN", "Which animal?", MCQ_ROW) == (
+        "User:<image>Question: Which animal?\nHint: Look at the animal.\nChoices:\nA. a cat\nB. a dog\n"
+        "Answer with a letter.<end_of_utterance>\nAssistant: Answer:")
+    assert s("MMStar", "Which animal?", MCQ_ROW).endswith("Answer with the letter.<end_of_utterance>\nAssistant: Answer:")
+
+
+def test_llava_prompts():
+    spec = _spec("llava-1.5-7b", "MME")
+    assert llava_hf.build_prompt("Is it?", {}, spec) == (
+        "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, "
+        "detailed, and polite answers to the human's questions. USER:  <image> Is it? ASSISTANT: ")
+    assert spec["processor"]["pad_to_square"] is True  # image_aspect_ratio='pad'
+    assert llava_hf.build_text("Which animal?", MCQ_ROW, _spec("llava-1.5-7b", "MMBench_DEV_EN")) == (
+        "Look at the animal.\nWhich animal?\nA. a cat\nB. a dog\n"
+        "Answer with the option's letter from the given choices directly.")
+    assert llava_hf.build_prompt("Is it?", {}, _spec("llava-next-mistral-7b", "POPE")) == "[INST] <image>\nIs it? [/INST]"
+
+
+def test_llava_pad_to_square_centres_on_the_mean_colour():
+    from PIL import Image
+
+    out = llava_hf.pad_to_square(Image.new("RGB", (40, 20), (255, 0, 0)), (122, 116, 104))
+    assert out.size == (40, 40)
+    assert out.getpixel((0, 0)) == (122, 116, 104) and out.getpixel((20, 20)) == (255, 0, 0)
