@@ -26,7 +26,7 @@ from .images import ImageResult, ensure_image
 from .manifest import Catalogue
 from .plan import Job
 from .predictions import atomic_write, merge, missing, read_predictions, write_json, write_xlsx
-from .weights import ensure_tiny, hub_snapshot
+from .weights import ensure_tiny, ensure_weights, hub_snapshot
 
 MODES = ("all", "infer", "eval")
 
@@ -141,7 +141,7 @@ class Evaluator:
         to_run = [j for j in jobs if self.mode != "eval" and missing(self._rows(j, rows_by_bench), j.run_dir / "shards")]
         for j in to_run:
             if j.model.source.hub:
-                hub_snapshot(j.model)
+                ensure_weights(j.model, log=self.console.print)
         if to_run:
             _ = self.backend  # connects to the engine (docker); the local backend has nothing to check
             gpu_jobs = [j for j in to_run if j.gpus]

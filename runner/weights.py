@@ -90,6 +90,24 @@ def pull(model: Model, source: str = "hf", log=print) -> Path:
     raise VlmrunError(f"--source {source!r}: use hf, modelscope or dir:PATH")
 
 
+def ensure_weights(model: Model, log=print) -> Path:
+    """`eval`'s step before any container: the pinned snapshot on the host, pulled from the hub when missing
+    (unless HF_HUB_OFFLINE=1). No snapshot and no hub: one line naming the command that fixes it."""
+    import os
+
+    try:
+        return hub_snapshot(model)
+    except VlmrunError as missing:
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+            raise
+        log(f"{model.name}: weights not in the cache, pulling {model.source.hub}@{model.source.revision or 'main'}")
+        try:
+            pull(model, "hf", log=log)
+            return hub_snapshot(model)
+        except VlmrunError as failed:
+            raise VlmrunError(f"{missing} (pulling from the hub failed: {str(failed)[:160]})") from None
+
+
 def _tree_hash(folder: Path) -> str:
     import hashlib
 

@@ -153,12 +153,19 @@ def test_ctrl_c_removes_the_container_and_keeps_finished_predictions(first_run, 
 
 
 def test_missing_hub_weights_fail_before_anything_is_built(tmp_path):
-    out = run_cli("eval", "internvl2-2b", "--bench", "MME-mini", "--work-dir", str(tmp_path),
-                  env={"HF_HOME": str(tmp_path / "hf")})
-    assert out.returncode == 2, out.stdout[-2000:]
-    line = out.stdout.strip().splitlines()[-1]
-    assert line.startswith("error: weights of internvl2-2b (OpenGVLab/InternVL2-2B@main) are not in the HuggingFace cache")
-    assert "run `vlmrun models pull internvl2-2b`" in line
+    """eval tries to pull missing weights from the hub first (here a hub that refuses connections), then gives
+    one line naming the command; offline (HF_HUB_OFFLINE=1) it does not try."""
+    for env in ({"HF_ENDPOINT": "http://127.0.0.1:9"}, {"HF_HUB_OFFLINE": "1"}):
+        out = run_cli("eval", "internvl2-2b", "--bench", "MME-mini", "--work-dir", str(tmp_path),
+                      env={"HF_HOME": str(tmp_path / "hf"), **env})
+        assert out.returncode == 2, out.stdout[-2000:]
+        line = out.stdout.strip().splitlines()[-1]
+        assert line.startswith("error: weights of internvl2-2b (OpenGVLab/InternVL2-2B@e4f6747bd20f139e637642c6a058c6bd00b36919) "
+                               "are not in the HuggingFace cache")
+        assert "run `vlmrun models pull internvl2-2b`" in line
+        assert ("pulling from the hub failed" in line) == ("HF_ENDPOINT" in env)
+        assert "Traceback" not in out.stdout
+        assert not (tmp_path / "internvl2-2b").exists()  # nothing started
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +326,8 @@ def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written
         "source: {hub: test-org/tiny-qwen2-vl, revision: main}\ndtype: float32\n"
         "processor: {min_pixels: 3136, max_pixels: 50176}\ngeneration: {max_new_tokens: 8}\nbatch_size: 4\n")
     token = "hf_vlmrunTESTtokenNEVERwritten0123456789"
-    env = {"VLMRUN_HOME": str(project_copy), "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": token}
+    # HF_HUB_OFFLINE: no machine here reaches the hub, so eval must not try to pull what is missing
+    env = {"VLMRUN_HOME": str(project_copy), "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": token, "HF_HUB_OFFLINE": "1"}
     missing = run_cli("eval", "mirror-qwen", "--bench", "MME-mini", "--work-dir", str(tmp_path / "w"), env=env)
     assert missing.returncode == 2 and "run `vlmrun models pull mirror-qwen`" in missing.stdout
     out = run_cli("models", "pull", "mirror-qwen", "--source", f"dir:{mirror}", env=env)
