@@ -121,9 +121,9 @@ def main():
                   f"{dk['wall_s'] / lc['wall_s']:.2f}x, {extra:+.1f} s per job")
         print()
         keys = ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"]
-        print(f"{'time split (s)':<24}" + "".join(f"{k[:-2]:>11}" for k in keys) + f"{'wall':>9}")
+        print(f"{'time split (s)':<30}" + "".join(f"{k[:-2]:>17}" for k in keys) + f"{'wall':>9}")
         for name, model, t in results:
-            print(f"{name + ' ' + model:<24}" + "".join(f"{t.get(k, 0.0):>11.2f}" for k in keys) + f"{t['wall_s']:>9.1f}")
+            print(f"{name + ' ' + model:<30}" + "".join(f"{t.get(k, 0.0):>17.2f}" for k in keys) + f"{t['wall_s']:>9.1f}")
 
 
 def full(a, proj: Path, tmp: Path) -> None:
