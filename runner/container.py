@@ -4,7 +4,6 @@ Pure functions: nothing here talks to Docker, so every setting is unit-tested fr
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,7 +15,7 @@ from . import __version__
 from .backends.local import LocalRequest, local_python
 from .backends.request import (DATA_MOUNT, MODEL_MOUNT, OFFLINE_ENV, OUT_MOUNT, WORKER_MOUNT, ContainerRequest,
                                GpuSpec, Mount)
-from .paths import project_root
+from .paths import project_root, tree_digest
 from .plan import Job
 
 JOB_FILE = "job.json"
@@ -28,13 +27,7 @@ def worker_dir() -> Path:
 
 def worker_hash() -> str:
     """Hash of the worker code mounted into containers (goes into every provenance record)."""
-    h = hashlib.sha256()
-    root = worker_dir()
-    for p in sorted(root.rglob("*.py")):
-        if "__pycache__" in p.parts:
-            continue
-        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return tree_digest(worker_dir())
 
 
 IMAGE_USER = (1000, 1000)  # the non-root `vlmrun` user every family image creates

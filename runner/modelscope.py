@@ -11,7 +11,6 @@ never written anywhere. Revisions are ModelScope branches or tags (default: mast
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import urllib.error
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .errors import VlmrunError
-from .paths import cache_dir
+from .paths import cache_dir, file_digest
 
 COMPLETE = ".vlmrun-modelscope.json"
 SKIP = {".gitattributes", ".gitignore"}
@@ -68,14 +67,6 @@ def list_files(repo: str, revision: str) -> list[dict]:
     return files
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fetch(repo: str, revision: str, meta: dict, dest: Path) -> None:
     """One file, resumed from dest.part when a previous try was cut off."""
     size = int(meta.get("Size") or 0)
@@ -106,7 +97,7 @@ def _fetch(repo: str, revision: str, meta: dict, dest: Path) -> None:
         raise VlmrunError(f"{meta['Path']} of {repo}: {got} of {size} bytes arrived; run the same command again "
                           "to resume")
     want = meta.get("Sha256")
-    if want and _sha256(part) != want:
+    if want and file_digest(part, "sha256") != want:
         part.unlink()
         raise VlmrunError(f"{meta['Path']} of {repo}: sha256 differs from ModelScope's listing; the file was "
                           "removed, run the same command again")

@@ -33,6 +33,18 @@ def hf_hub_cache() -> Path:
     return Path(home) / "hub"
 
 
+def tree_digest(root: Path, pattern: str = "*.py") -> str:
+    """sha256 over the files under root matching pattern (relative path and content of each, in order)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(root.rglob(pattern)):
+        if "__pycache__" in p.parts:
+            continue
+        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     """Hex digest of a file, read in 1 MiB chunks."""
     import hashlib

@@ -119,15 +119,9 @@ def _tree_hash(folder: Path) -> str:
 
 def recipe_hash() -> str:
     """Hash of the tiny-model recipes (and the test model's remote code) in the worker."""
-    import hashlib
+    from .paths import project_root, tree_digest
 
-    from .paths import project_root
-
-    h = hashlib.sha256()
-    tiny = project_root() / "images" / "worker" / "vlmrun_worker" / "tiny"
-    for p in sorted(tiny.rglob("*.py")):
-        h.update(str(p.relative_to(tiny)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
+    return tree_digest(project_root() / "images" / "worker" / "vlmrun_worker" / "tiny")
 
 
 def tiny_dir(model: Model, image_hash: str) -> Path:
