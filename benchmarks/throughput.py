@@ -64,6 +64,14 @@ def times(work: Path, model: str) -> dict:
     return t
 
 
+def print_split(rows, keys) -> None:
+    """The time split table: rows of (label, times, wall seconds)."""
+    width = max(17, *(len(label) + 1 for label, _, _ in rows))
+    print(f"{'time split (s)':<{width}}" + "".join(f"{k[:-2]:>18}" for k in keys) + f"{'wall':>9}")
+    for label, t, wall in rows:
+        print(f"{label:<{width}}" + "".join(f"{t.get(k, 0.0):>18.2f}" for k in keys) + f"{wall:>9.1f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=2374)
@@ -120,10 +128,9 @@ def main():
             print(f"docker vs local (tiny-internvl, same job): wall {dk['wall_s']:.1f} s vs {lc['wall_s']:.1f} s = "
                   f"{dk['wall_s'] / lc['wall_s']:.2f}x, {extra:+.1f} s per job")
         print()
-        keys = ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"]
-        print(f"{'time split (s)':<30}" + "".join(f"{k[:-2]:>17}" for k in keys) + f"{'wall':>9}")
-        for name, model, t in results:
-            print(f"{name + ' ' + model:<30}" + "".join(f"{t.get(k, 0.0):>17.2f}" for k in keys) + f"{t['wall_s']:>9.1f}")
+        print_split([(f"{name} {model}", t, t["wall_s"]) for name, model, t in results],
+                    ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s",
+                     "score_s"])
 
 
 def full(a, proj: Path, tmp: Path) -> None:
@@ -150,10 +157,7 @@ def full(a, proj: Path, tmp: Path) -> None:
               f"load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
     sps = {name: t["samples"] / t["infer_s"] for name, t, _ in rows}
     print("vs batch 1: " + "   ".join(f"{name} {v / sps['batch1']:.2f}x" for name, v in sps.items() if name != "batch1"))
-    keys = ["tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"]
-    print(f"{'time split (s)':<17}" + "".join(f"{k[:-2]:>18}" for k in keys) + f"{'wall':>9}")
-    for name, t, wall in rows:
-        print(f"{name:<17}" + "".join(f"{t.get(k, 0.0):>18.2f}" for k in keys) + f"{wall:>9.1f}")
+    print_split(rows, ["tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"])
 
 if __name__ == "__main__":
     main()

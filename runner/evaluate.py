@@ -57,16 +57,17 @@ class JobResult:
 class _JobMonitor:
     """Turns the worker's event lines into one progress bar per job; keeps the log and timings."""
 
+    SLOWEST = ("infer_s", "data_wait_s", "prepare_s", "prefetch_workers")
+
     def __init__(self, progress: Progress, task, log_path: Path, console: Console, verbose: bool):
         self.progress, self.task, self.console, self.verbose = progress, task, console, verbose
         self.log = open(log_path, "a", encoding="utf-8")
         self.t0 = time.monotonic()
         self.first_start: Optional[float] = None
         self.load_s = 0.0
-        self.infer_s = 0.0
-        self.data_wait_s = 0.0
-        self.prepare_s = 0.0
-        self.prefetch_workers = 0
+        # the slowest rank's figures from its `finished` event: inference, of it the wait for data,
+        # preprocessing time (summed over its threads), and its prefetch threads
+        self.slowest = dict.fromkeys(self.SLOWEST, 0.0)
         self.samples = 0
         self.env: Optional[dict] = None
         self.errors: list[str] = []
@@ -88,10 +89,8 @@ class _JobMonitor:
         elif kind == "progress":
             self.progress.advance(self.task, int(ev.get("n", 1)))
         elif kind == "finished":
-            self.infer_s = max(self.infer_s, float(ev.get("infer_s", 0)))
-            self.data_wait_s = max(self.data_wait_s, float(ev.get("data_wait_s", 0)))
-            self.prepare_s = max(self.prepare_s, float(ev.get("prepare_s", 0)))
-            self.prefetch_workers = max(self.prefetch_workers, int(ev.get("prefetch_workers", 0)))
+            for k in self.SLOWEST:
+                self.slowest[k] = max(self.slowest[k], float(ev.get(k, 0)))
             self.samples += int(ev.get("samples", 0))
         elif kind == "env":
             self.env = {k: v for k, v in ev.items() if k != "event"}
@@ -230,10 +229,9 @@ class Evaluator:
             monitor.close()
         r.computed = monitor.samples
         r.times.update(container_start_s=round(monitor.first_start or 0.0, 3), load_s=round(monitor.load_s, 3),
-                       infer_s=round(monitor.infer_s, 3), container_s=round(outcome.seconds, 3),
-                       # of infer_s, how long the model waited for data; preprocessing time summed over threads
-                       data_wait_s=round(monitor.data_wait_s, 3), prepare_s=round(monitor.prepare_s, 3),
-                       prefetch_workers=monitor.prefetch_workers)
+                       container_s=round(outcome.seconds, 3),
+                       **{k: round(v, 3) for k, v in monitor.slowest.items() if k != "prefetch_workers"},
+                       prefetch_workers=int(monitor.slowest["prefetch_workers"]))
         if not outcome.ok:
             why = "killed: out of memory" if outcome.oom_killed else f"exit code {outcome.exit_code}"
             lines = [l for l in outcome.log_tail if l.strip() and not l.startswith("@@vlmrun")]

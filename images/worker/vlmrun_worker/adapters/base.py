@@ -95,12 +95,16 @@ def greedy_kwargs(spec: dict) -> dict:
     return {"max_new_tokens": int(gen.get("max_new_tokens", 64)), "do_sample": False}
 
 
-def dtype_kwargs(name: str, device: str) -> dict:
-    """from_pretrained's dtype argument: `dtype` from transformers 4.56 on, `torch_dtype` before."""
+def transformers_version() -> tuple:
+    """(major, minor) of the transformers in this environment."""
     import transformers
 
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    key = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+    return tuple(int(x) for x in transformers.__version__.split(".")[:2])
+
+
+def dtype_kwargs(name: str, device: str) -> dict:
+    """from_pretrained's dtype argument: `dtype` from transformers 4.56 on, `torch_dtype` before."""
+    key = "dtype" if transformers_version() >= (4, 56) else "torch_dtype"
     return {key: torch_dtype(name, device)}
 
 

@@ -11,7 +11,8 @@ default prompt instead (base.dataset_prompt).
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint, options, with_suffix
+from .base import (PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint,
+                   options, transformers_version, with_suffix)
 
 
 def build_text(question: str, extra: dict, spec: dict) -> str:
@@ -59,8 +60,7 @@ class Adapter:
         from transformers import AutoProcessor
 
         self.spec, self.device = spec, device
-        version = tuple(int(x) for x in transformers.__version__.split(".")[:2])
-        self.processor = AutoProcessor.from_pretrained(model_dir, **pixel_bounds(spec, version))
+        self.processor = AutoProcessor.from_pretrained(model_dir, **pixel_bounds(spec, transformers_version()))
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
