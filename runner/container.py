@@ -59,6 +59,7 @@ def container_name(*parts: str) -> str:
 def model_settings(job: Job) -> dict:
     """The model's manifest settings with the benchmark's overrides for its adapter merged in."""
     spec = job.model.model_dump(mode="json")
+    spec["generation"] = job.model.generation.kwargs()
     for key, value in job.bench.overrides.get(job.model.adapter, {}).items():
         spec[key] = {**spec[key], **value} if isinstance(value, dict) and isinstance(spec.get(key), dict) else value
     return spec

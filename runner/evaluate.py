@@ -285,7 +285,7 @@ class Evaluator:
                       "tiny_recipe": job.model.source.tiny, "adapter": job.model.adapter, "family": job.model.family,
                       "dtype": job.model.dtype, "attn_implementation": job.model.attn_implementation,
                       "processor": job.model.processor, "prompt": job.model.prompt.model_dump(),
-                      "generation": job.model.generation.model_dump()},
+                      "generation": job.model.generation.kwargs(), "reference": job.model.reference},
             "benchmark": {"name": job.bench.name, "scorer": job.bench.scorer, "type": job.bench.type, "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
             "run": {"engine": job.engine, "nproc": job.nproc, "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
                     "device": job.device, "batch_size": job.batch_size, "limit": job.limit,
@@ -307,7 +307,7 @@ class Evaluator:
     def _score(self, r: JobResult, rows: list[dict]) -> None:
         job = r.job
         t = time.monotonic()
-        # Score the raw predictions (the shards); the xlsx copy had to drop control characters, and an
+        # Score the raw predictions (the shards); in the xlsx copy control characters are escaped, and an
         # empty answer reads back from it as a missing cell. The xlsx serves when there are no shards.
         df = merge(rows, job.run_dir / "shards")
         left = int(df["prediction"].isna().sum())

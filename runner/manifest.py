@@ -56,8 +56,22 @@ class Source(_Strict):
 
 
 class Generation(_Strict):
+    """The keyword arguments generate() gets, exactly as VLMEvalKit's wrapper for the model passes them; what is
+    not listed comes from the checkpoint's generation_config, there as here (`vlmrun inspect` shows the merge).
+    A value of null is passed as None (InternVL's top_p)."""
     max_new_tokens: int = Field(64, gt=0)
-    do_sample: Literal[False] = False  # greedy decoding, as VLMEvalKit runs these benchmarks
+    do_sample: bool = False
+    top_p: Optional[float] = None
+    top_k: Optional[int] = None
+    temperature: Optional[float] = None
+    repetition_penalty: Optional[float] = None
+    num_beams: Optional[int] = None
+    use_cache: Optional[bool] = None
+
+    def kwargs(self) -> dict:
+        """The arguments as listed in the manifest (max_new_tokens and do_sample always)."""
+        return {"max_new_tokens": self.max_new_tokens, "do_sample": self.do_sample,
+                **self.model_dump(exclude_unset=True)}
 
 
 class Prompt(_Strict):
@@ -99,6 +113,8 @@ class Model(_Strict):
                                                  description="inference engines this model can run on")
     description: str = ""
     references: list[Reference] = Field(default_factory=list)
+    reference: str = Field("", description="the VLMEvalKit version or commit whose wrapper the settings follow, "
+                                           "e.g. 'vlmevalkit e8e78f05 (Qwen2VLChat)'")
     source_file: Optional[str] = Field(None, exclude=True)
 
 

@@ -10,8 +10,19 @@ import pandas as pd
 
 from vlmrun_worker.shards import read_records  # the container side's own reader
 
-# Characters an .xlsx cell cannot hold (openpyxl refuses them).
+# Characters an .xlsx cell cannot hold as such: they are written as the OOXML escape _xHHHH_ (and a literal
+# '_xHHHH_' as '_x005F_xHHHH_'), as xlsxwriter writes VLMEvalKit's files, so no answer loses a character.
 _ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_ESCAPED = re.compile(r"_x([0-9a-fA-F]{4})_")
+
+
+def xlsx_escape(v: str) -> str:
+    return _ILLEGAL_XLSX.sub(lambda m: f"_x{ord(m.group()):04X}_", _ESCAPE_LIKE.sub(r"_x005F\1", v))
+
+
+def xlsx_unescape(v: str) -> str:
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), v)
 PRED_COLUMNS_FIRST = ["index", "question", "answer", "category", "image_path", "prediction"]
 
 
@@ -49,7 +60,7 @@ def atomic_write(path: Path, write) -> None:
 def write_xlsx(df: pd.DataFrame, path: Path) -> None:
     clean = df.copy()
     for col in clean.columns:
-        clean[col] = clean[col].map(lambda v: _ILLEGAL_XLSX.sub("", v) if isinstance(v, str) else v)
+        clean[col] = clean[col].map(lambda v: xlsx_escape(v) if isinstance(v, str) else v)
     atomic_write(path, lambda p: clean.to_excel(p, index=False, engine="openpyxl"))
 
 
@@ -59,5 +70,8 @@ def write_json(obj, path: Path) -> None:
 
 def read_predictions(path: Path) -> pd.DataFrame:
     if path.suffix == ".xlsx":
-        return pd.read_excel(path, engine="openpyxl", dtype={"index": str})
+        df = pd.read_excel(path, engine="openpyxl", dtype={"index": str})
+        for col in df.columns:
+            df[col] = df[col].map(lambda v: xlsx_unescape(v) if isinstance(v, str) else v)
+        return df
     return pd.read_csv(path, sep="\t", dtype={"index": str}, keep_default_na=False)

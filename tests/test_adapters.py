@@ -35,7 +35,7 @@ def _spec(model, bench):
     return {**model_settings(job), "bench": b.name, "bench_type": b.type}
 
 
-MCQ_ROW = {"A": "a cat", "B": "a dog", "C": "nan", "hint": "Look at the animal."}
+MCQ_ROW = {"A": "a cat", "B": "a dog", "C": None, "hint": "Look at the animal."}  # None: a missing cell
 
 
 def test_internvl2_prompts_are_vlmevalkits():
@@ -63,27 +63,31 @@ def test_internvl2_prompts_are_vlmevalkits():
 
 
 def test_qwen2_vl_prompts_are_vlmevalkits():
-    text = lambda q, bench, extra=None: qwen2_vl.build_text(q, extra or {}, _spec("qwen2-vl-2b", bench))  # noqa: E731
+    # the whole message, tokens and pixels are checked against VLMEvalKit's own code in tests/test_parity.py
+    text = lambda q, bench, extra=None: qwen2_vl.build_message(q, extra or {}, _spec("qwen2-vl-2b", bench))[-1]  # noqa: E731
     assert text("Is it?", "MME") == "Is it?"
     assert text("Is it?", "POPE") == "Is it? Please answer yes or no."
     assert text("Which animal?", "MMBench_DEV_EN", MCQ_ROW) == (
         "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"
         "Please select the correct answer from the options above.")
+    assert text("Which animal?", "MMBench_DEV_EN") == "Question: Which animal?"  # no options: no instruction
     assert text("What is written?", "TextVQA_VAL") == (
         "What is written?\nPlease try to answer the question with short words or phrases if possible.")
-    assert _spec("qwen2-vl-2b", "OCRBench")["processor"] == {"min_pixels": 78400, "max_pixels": 16384 * 28 * 28}
+    assert qwen2_vl.pixel_bounds(_spec("qwen2-vl-2b", "OCRBench")) == (78400, 16384 * 28 * 28)
     msgs = qwen2_vl.build_messages("Compare.", _spec("qwen2-vl-2b", "MMMU_DEV_VAL"), {"A": "x"}, n_images=2)
     assert [c["type"] for c in msgs[0]["content"]] == ["image", "image", "text"]
+    # Qwen2.5-VL takes MMMU's default message: images at their <image k> tags
+    spec = _spec("qwen2.5-vl-3b", "MMMU_DEV_VAL")
+    assert qwen2_vl.image_order("<image 2> or <image 1>?", spec, {"A": "x"}, 2) == [1, 0]
 
 
-def test_qwen2_vl_gets_the_raw_question_and_vlmevalkits_pixel_bounds():
+def test_qwen2_vl_resizes_as_qwen_vl_utils_with_vlmevalkits_pixel_bounds():
     spec = _spec("qwen2-vl-2b", "MME")
+    assert qwen2_vl.pixel_bounds(spec) == (1280 * 28 * 28, 16384 * 28 * 28)
+    assert qwen2_vl.smart_resize(480, 640, *qwen2_vl.pixel_bounds(spec)) == (868, 1176)  # 62 x 84 patches: 1302 tokens
+    assert qwen2_vl.resize(Image.new("RGB", (640, 480)), spec).size == (1176, 868)
     q = "Is this photo taken in a place of youth hostel? Please answer yes or no."
     assert qwen2_vl.build_messages(q, spec) == [
         {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]}]
-    assert qwen2_vl.pixel_bounds(spec, (4, 49)) == {"min_pixels": 1280 * 28 * 28, "max_pixels": 16384 * 28 * 28}
-    assert qwen2_vl.pixel_bounds(spec, (5, 24)) == {
-        "size": {"shortest_edge": 1280 * 28 * 28, "longest_edge": 16384 * 28 * 28}}
     with_system = {**spec, "prompt": {"suffix": "", "system": "Be brief."}}
-    assert qwen2_vl.build_messages("q", with_system)[0] == {"role": "system",
-                                                           "content": [{"type": "text", "text": "Be brief."}]}
+    assert qwen2_vl.build_messages("q", with_system)[0] == {"role": "system", "content": "Be brief."}

@@ -6,7 +6,7 @@ import pytest
 from vlmrun.datasets import bench_file, md5_file
 from vlmrun.errors import VlmrunError
 from vlmrun.manifest import Catalogue
-from vlmrun_worker.data import decode_image, read_rows
+from vlmrun_worker.data import load_images, read_rows
 from vlmrun_worker.events import emit, parse
 from vlmrun_worker.shards import ShardWriter, my_share, read_records
 
@@ -52,8 +52,9 @@ def test_bundled_mini_rows_resolve_shared_images():
     rows = read_rows(str(ROOT / "data" / "MME-mini.tsv"))
     assert len(rows) == 56
     assert rows[0].image_b64 == rows[1].image_b64  # the second row of an image refers to the first
-    img = decode_image(rows[1].image_b64)
+    img = load_images(rows[1])
     assert img.mode == "RGB" and img.size == (160, 120)
+    assert rows[1].image_names == [rows[1].image_path] and rows[1].image_path.endswith(".jpg")
     assert rows[0].extra["category"] == "existence"
 
 

@@ -1,13 +1,23 @@
-"""Benchmark rows from VLMEvalKit-format TSV files (index, image as base64, question, answer, ...)."""
+"""Benchmark rows from VLMEvalKit-format TSV files, read the way VLMEvalKit reads them.
+
+VLMEvalKit (vlmeval/smp/file.py load, vlmeval/dataset/image_base.py ImageBaseDataset) reads a TSV with
+`pandas.read_csv(path, sep='\\t')`: quoted cells lose their quotes, 'None'/'NA'/'nan'/... are missing values,
+and a numeric column with gaps is float ('7.0'). Rows without an image are skipped; an image cell of at most
+64 characters names the row that holds the image; a cell '[...]' is a list of images (MMMU). Every cell an
+adapter sees here is what `str(line[col])` gives there, or None where `pd.isna(line[col])`.
+
+VLMEvalKit's models never see the decoded base64 directly: `dump_image` writes each image to
+`$LMUData/images/<dataset>/<image_path>` (PIL's `save`, so a '.jpg' path is a lossy re-encode at PIL's
+default quality; no image_path: '<index>.png', or '<index>_<k>.png' for a list) and the model opens that
+file. `load_image` does the same round trip in memory, so the pixels are the ones VLMEvalKit's models get.
+"""
 from __future__ import annotations
 
+import ast
 import base64
-import csv
 import io
-import sys
+import os
 from dataclasses import dataclass, field
-
-csv.field_size_limit(sys.maxsize)
 
 # VLMEvalKit stores an image once; later rows that show the same image hold the first row's index instead.
 IMAGE_REF_MAX_LEN = 64
@@ -17,43 +27,90 @@ IMAGE_REF_MAX_LEN = 64
 class Row:
     index: str
     question: str
-    image_b64: str
+    image_b64: object  # str, or a list of str (several images in one row)
     extra: dict = field(default_factory=dict)
+    image_path: object = None  # the file name(s) VLMEvalKit writes the image(s) to
+
+    @property
+    def image_names(self) -> list[str]:
+        """The file name each image goes through in VLMEvalKit (its extension picks the encoding)."""
+        if isinstance(self.image_b64, list):
+            names = self.image_path if isinstance(self.image_path, list) else None
+            return names or [f"{self.index}_{k}.png" for k in range(len(self.image_b64))]
+        if isinstance(self.image_path, str):
+            return [self.image_path]
+        return [f"{self.index}.png"]
+
+
+def cell(value):
+    """A cell as VLMEvalKit's prompt code sees it: None where pandas has a missing value, else str()."""
+    import pandas as pd
+
+    if not isinstance(value, (list, tuple)) and pd.isna(value):
+        return None
+    return str(value)
+
+
+def _as_list(value):
+    """VLMEvalKit's toliststr: a cell '[...]' is a list literal."""
+    s = str(value)
+    if s.startswith("[") and s.endswith("]"):
+        return [str(x) for x in ast.literal_eval(s)]
+    return s
 
 
 def read_rows(path: str) -> list[Row]:
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        raw = list(reader)
-    if raw and not {"index", "question", "image"} <= set(raw[0]):
+    import pandas as pd
+
+    df = pd.read_csv(path, sep="\t", dtype={"index": str})
+    if not {"index", "question", "image"} <= set(df.columns):
         raise ValueError(f"{path}: a benchmark TSV needs the columns index, question, image")
-    by_index = {r["index"]: r["image"] for r in raw}
+    df = df[~pd.isna(df["image"])]
+    images = {str(i): str(im) for i, im in zip(df["index"], df["image"])}
     rows = []
-    for r in raw:
-        img = r["image"] or ""
-        if img.startswith("[") and img.endswith("]"):
-            pass  # several images in one row (MMMU): a list literal of base64 strings
-        elif len(img) <= IMAGE_REF_MAX_LEN:
-            target = by_index.get(img)
+    for rec in df.to_dict("records"):
+        index = str(rec.pop("index"))
+        img = images[index]
+        if len(img) <= IMAGE_REF_MAX_LEN:
+            target = images.get(img)
             if target is None or len(target) <= IMAGE_REF_MAX_LEN:
-                raise ValueError(f"{path}: row {r['index']} refers to image of row {img!r}, which holds no image")
+                raise ValueError(f"{path}: row {index} refers to image of row {img!r}, which holds no image")
             img = target
-        extra = {k: v for k, v in r.items() if k not in ("index", "question", "image")}
-        rows.append(Row(index=r["index"], question=r["question"], image_b64=img, extra=extra))
+        rec.pop("image")
+        image_path = rec.pop("image_path", None)
+        image_path = None if cell(image_path) is None else _as_list(image_path)
+        question = rec.pop("question")
+        rows.append(Row(index=index, question=str(question), image_b64=_as_list(img),
+                        extra={k: cell(v) for k, v in rec.items()}, image_path=image_path))
     return rows
 
 
-def decode_image(b64: str):
+def _format_for(name: str) -> str:
+    from PIL import Image
+
+    ext = os.path.splitext(name)[1].lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None:
+        raise ValueError(f"image file name {name!r}: PIL has no format for {ext!r} (VLMEvalKit could not save it)")
+    return fmt
+
+
+def load_image(b64: str, name: str):
+    """The image as VLMEvalKit's model opens it: decoded (RGBA/P/LA made RGB), saved in the format of its
+    file name, read back, converted to RGB."""
     from PIL import Image
 
     img = Image.open(io.BytesIO(base64.b64decode(b64)))
-    return img.convert("RGB")
+    if img.mode in ("RGBA", "P", "LA"):
+        img = img.convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, format=_format_for(name))
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
 
 
-def decode_images(field: str):
-    """One image, or a list of them where the TSV cell holds a list literal of base64 strings."""
-    if field.startswith("[") and field.endswith("]"):
-        import ast
-
-        return [decode_image(b) for b in ast.literal_eval(field)]
-    return decode_image(field)
+def load_images(row: Row):
+    """One image, or a list of them where the row holds several."""
+    if isinstance(row.image_b64, list):
+        return [load_image(b, n) for b, n in zip(row.image_b64, row.image_names)]
+    return load_image(row.image_b64, row.image_names[0])

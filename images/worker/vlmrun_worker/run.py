@@ -10,7 +10,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .data import decode_images, read_rows
+from .data import load_images, read_rows
 from .envinfo import environment
 from .events import emit
 from .shards import ShardWriter, my_share, read_records
@@ -44,7 +44,7 @@ class Prefetch:
 
     def _load(self, chunk):
         t = time.monotonic()
-        batch = [Sample(r.index, r.question, decode_images(r.image_b64), r.extra) for r in chunk]
+        batch = [Sample(r.index, r.question, load_images(r), r.extra) for r in chunk]
         prepared = self.prepare(batch) if self.prepare else None
         with self._lock:
             self.prepare_s += time.monotonic() - t

@@ -37,19 +37,14 @@ def with_suffix(text: str, spec: dict) -> str:
 
 
 def options(extra: dict) -> dict:
-    """A multiple-choice row's options, letter -> text, in order (empty cells are no option)."""
-    out = {}
-    for k in (chr(ord("A") + i) for i in range(26)):
-        v = extra.get(k)
-        if v is None or str(v).strip() in ("", "nan"):
-            continue
-        out[k] = str(v)
-    return out
+    """A multiple-choice row's options, letter -> text, in order: VLMEvalKit's
+    `{c: line[c] for c in string.ascii_uppercase if c in line and not pd.isna(line[c])}` (data.cell gives None
+    for a missing value, so an empty-looking but present cell such as ' ' is an option there and here)."""
+    return {k: extra[k] for k in (chr(ord("A") + i) for i in range(26)) if extra.get(k) is not None}
 
 
 def hint(extra: dict):
-    v = extra.get("hint")
-    return None if v is None or str(v).strip() in ("", "nan") else str(v)
+    return extra.get("hint")
 
 
 def has_chinese(text: str) -> bool:
@@ -70,7 +65,7 @@ def dataset_prompt(question: str, extra: dict, spec: dict) -> str:
     kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
     if kind == "mcq":
         h, opts = hint(extra), options(extra)
-        text = (f"Hint: {h}\n" if h else "") + f"Question: {question}\n"
+        text = (f"Hint: {h}\n" if h is not None else "") + f"Question: {question}\n"
         if opts:
             text += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
             text += "Please select the correct answer from the options above. \n"
@@ -80,19 +75,50 @@ def dataset_prompt(question: str, extra: dict, spec: dict) -> str:
     return question
 
 
+MMMU_DATASETS = {"MMMU_DEV_VAL", "MMMU_TEST"}
+
+
+def split_image_tags(n_images: int, text: str) -> list:
+    """VLMEvalKit's MMMUDataset.split_MMMU: a text holding '<image k>' tags becomes the interleaved list
+    [text, ('image', k-1), text, ...] (an image can appear twice or not at all); otherwise all images first."""
+    segs = text.split("<image ")
+    if len(segs) == 1:
+        return [("image", k) for k in range(n_images)] + [text]
+    out = [segs[0]]
+    for seg in segs[1:]:
+        if not (seg[:1].isdigit() and seg[1:2] == ">"):
+            raise ValueError(f"MMMU question with a malformed image tag: '<image {seg[:8]}'")
+        out += [("image", int(seg[0]) - 1), seg[2:]]
+    return out
+
+
+def dataset_message(question: str, extra: dict, spec: dict, n_images: int) -> list:
+    """The benchmark's default message in VLMEvalKit (dataset.build_prompt): ('image', k) items and texts,
+    images first; MMMU splits its text at the '<image k>' tags."""
+    text = dataset_prompt(question, extra, spec)
+    if spec.get("bench") in MMMU_DATASETS:
+        return split_image_tags(n_images, text)
+    return [("image", k) for k in range(n_images)] + [text]
+
+
 def letter_prompt(question: str, extra: dict) -> str:
     """The multiple-choice prompt of VLMEvalKit's LLaVA and InternVL wrappers (build_multi_choice_prompt):
-    hint, question, '\nA. ...' per option, then the instruction to answer with the letter."""
+    hint, question, '\nA. ...' per option, then the instruction to answer with the letter (or, with no
+    options, to answer directly), in Chinese where the text holds Chinese."""
     h, opts = hint(extra), options(extra)
-    text = (f"{h}\n" if h else "") + question + "".join(f"\n{k}. {v}" for k, v in opts.items())
+    text = (f"{h}\n" if h is not None else "") + question + "".join(f"\n{k}. {v}" for k, v in opts.items())
     if opts:
         return text + ("\n请直接回答选项字母。" if has_chinese(text) else "\nAnswer with the option's letter from the given choices directly.")
-    return text + "\nAnswer the question directly."
+    return text + ("\n请直接回答问题。" if has_chinese(text) else "\nAnswer the question directly.")
 
 
-def greedy_kwargs(spec: dict) -> dict:
-    gen = spec.get("generation") or {}
-    return {"max_new_tokens": int(gen.get("max_new_tokens", 64)), "do_sample": False}
+def generation_kwargs(spec: dict) -> dict:
+    """The keyword arguments for generate, exactly as the model manifest lists them (they follow VLMEvalKit's
+    wrapper for the model, which passes them explicitly; whatever is not listed comes from the checkpoint's
+    generation_config, there as here)."""
+    gen = dict(spec.get("generation") or {})
+    gen.setdefault("max_new_tokens", 64)
+    return gen
 
 
 def transformers_version() -> tuple:

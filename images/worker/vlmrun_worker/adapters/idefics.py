@@ -6,7 +6,7 @@ banned, greedy decoding, the answer being the generated tokens (what follows 'As
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
+from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, generation_kwargs, with_suffix
 
 
 def build_prompt(question: str, image, spec: dict, extra: dict | None = None) -> list:
@@ -26,7 +26,7 @@ class Adapter:
         self.model.to(device).eval()
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         tok = self.processor.tokenizer
-        self.gen = greedy_kwargs(spec)
+        self.gen = generation_kwargs(spec)
         self.gen["eos_token_id"] = tok("<end_of_utterance>", add_special_tokens=False).input_ids
         self.gen["bad_words_ids"] = tok(["<image>", "<fake_token_around_image>"], add_special_tokens=False).input_ids
 

@@ -10,7 +10,7 @@ as the answer.
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, with_suffix
+from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, generation_kwargs, with_suffix
 
 BRIEF = {"MME", "MME-mini", "MMVet", "OCRVQA_TEST", "OCRVQA_TESTCORE", "TextVQA_VAL", "ChartQA_TEST", "DocVQA_VAL",
          "DocVQA_TEST", "InfoVQA_VAL", "InfoVQA_TEST"}
@@ -45,7 +45,7 @@ class Adapter:
         self.model = Idefics2ForConditionalGeneration.from_pretrained(
             model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
         self.model.to(device).eval()
-        self.gen = greedy_kwargs(spec)
+        self.gen = generation_kwargs(spec)
         self.gen["eos_token_id"] = self.processor.tokenizer.convert_tokens_to_ids("<end_of_utterance>")
 
     def prepare(self, samples):

@@ -11,7 +11,7 @@ mean/std; greedy decoding; '<image>\\n' (or 'Image-k: <image>\\n' per image) bef
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, greedy_kwargs, letter_prompt, with_suffix
+from .base import dtype_kwargs, generation_kwargs, letter_prompt, with_suffix
 
 SHORT = " Answer the question using a single word or phrase."
 
@@ -72,20 +72,35 @@ def tile_image(image, max_num: int = 6, use_thumbnail: bool = True, image_size: 
     return tiles
 
 
-def pixel_values(image, max_num: int, dtype, image_size: int = IMAGE_SIZE):
-    """Tiles as a (n, 3, 448, 448) tensor: bicubic resize, scale to [0, 1], ImageNet normalisation."""
+def pixel_values(image, max_num: int, dtype, image_size: int = IMAGE_SIZE, upscale: bool = False):
+    """Tiles as a (n, 3, 448, 448) tensor: bicubic resize, scale to [0, 1], ImageNet normalisation.
+    upscale: the image is first doubled in size (bilinear), as VLMEvalKit does for MMMU's first image."""
     import numpy as np
     import torch
     from PIL import Image
 
+    image = image.convert("RGB")
+    if upscale:
+        image = image.resize((image.width * 2, image.height * 2), Image.BILINEAR)
     mean = np.array(MEAN, dtype=np.float32)[:, None, None]
     std = np.array(STD, dtype=np.float32)[:, None, None]
     arrs = []
-    for t in tile_image(image.convert("RGB"), max_num=max_num, image_size=image_size):
+    for t in tile_image(image, max_num=max_num, image_size=image_size):
         t = t.resize((image_size, image_size), Image.BICUBIC)
         a = np.asarray(t, dtype=np.float32).transpose(2, 0, 1) / 255.0
         arrs.append((a - mean) / std)
     return torch.from_numpy(np.stack(arrs)).to(dtype)
+
+
+TOTAL_MAX_NUM = 64  # VLMEvalKit's cap on the tiles of all of a row's images together
+
+
+def tiling(spec: dict, n_images: int) -> list[tuple]:
+    """(max_num, upscale) per image, as VLMEvalKit's InternVLChat.generate_v2 picks them: the benchmark's tile
+    count, at most 64 // images; MMMU doubles the size of the first image."""
+    max_num = max(1, min(int((spec.get("processor") or {}).get("max_num", 6)), TOTAL_MAX_NUM // max(1, n_images)))
+    mmmu = "MMMU" in spec.get("bench", "")
+    return [(max_num, mmmu and k == 0) for k in range(n_images)]
 
 
 class Adapter:
@@ -98,12 +113,12 @@ class Adapter:
         self.model = AutoModel.from_pretrained(model_dir, trust_remote_code=True, low_cpu_mem_usage=True, **kw)
         self.model.to(device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True, use_fast=False)
-        self.max_num = int((spec.get("processor") or {}).get("max_num", 6))
-        self.gen = greedy_kwargs(spec)
+        self.gen = generation_kwargs(spec)
 
     def prepare(self, samples):
         # per sample: one tensor per image (its tiles)
-        pv = [[pixel_values(im, self.max_num, self.dtype) for im in s.images] for s in samples]
+        pv = [[pixel_values(im, n, self.dtype, upscale=up) for im, (n, up) in zip(s.images, tiling(self.spec, len(s.images)))]
+              for s in samples]
         return pv, [build_prompt(s.question, self.spec, s.extra, len(s.images)) for s in samples]
 
     def generate(self, samples, prepared=None) -> list[str]:

@@ -13,7 +13,7 @@ Inputs as VLMEvalKit's LLaVA and LLaVA_Next wrappers give them (vlmeval/vlm/llav
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, letter_prompt, with_suffix
+from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, generation_kwargs, letter_prompt, with_suffix
 
 DEFAULT_TEMPLATE = "USER: {images}{text} ASSISTANT:"
 
@@ -59,7 +59,7 @@ class Adapter:
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         self.model = getattr(transformers, cls).from_pretrained(model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device))
         self.model.to(device).eval()
-        self.gen = greedy_kwargs(spec)
+        self.gen = generation_kwargs(spec)
         self.pad = bool((spec.get("processor") or {}).get("pad_to_square"))
         mean = getattr(self.processor.image_processor, "image_mean", None) or [0.5, 0.5, 0.5]
         self.fill = tuple(int(x * 255) for x in mean)

@@ -1,57 +1,129 @@
 """Qwen2-VL / Qwen2.5-VL through transformers' native classes and the model's own processor.
 
-Inputs as VLMEvalKit's Qwen2VLChat builds them: one user turn holding the image(s) and then the text,
-no system prompt unless the manifest sets one, min/max pixels bounding the dynamic resolution, greedy
-decoding, answer decoded without the prompt tokens. The text per benchmark type (vlmeval/vlm/qwen2_vl/prompt.py):
-  Y/N: MME the raw question; POPE and HallusionBench add ' Please answer yes or no.'
-  MCQ: 'Hint: ...\nQuestion: ...\nOptions:\nA. ...\n' + 'Please select the correct answer from the options above.'
-  VQA: question + '\nPlease try to answer the question with short words or phrases if possible.'
-With `prompt.style: dataset` (Qwen2.5-VL: VLMEvalKit passes use_custom_prompt=False) the benchmark's own
-default prompt instead (base.dataset_prompt).
+Inputs as VLMEvalKit's Qwen2VLChat builds them (vlmeval/vlm/qwen2_vl/model.py, prompt.py):
+- one user turn holding the message's images and texts in order; no system turn unless the manifest sets one;
+- each image resized first, as qwen_vl_utils.fetch_image does: PIL `resize` (bicubic) to `smart_resize` of its
+  size with the model's min/max pixels (OCRBench: min 10*10*28*28) and factor 28; then the checkpoint's own
+  processor, built with no overrides (a published checkpoint's top-level min/max_pixels stay in force there);
+- the text per benchmark (use_custom_prompt):
+  MCQ and MMMU: 'Hint: ...\\nQuestion: ...\\nOptions:\\nA. ...\\n' + 'Please select the correct answer from the
+  options above.' (only when there are options); Y/N: POPE and HallusionBench add ' Please answer yes or no.',
+  other Y/N sets (MME) take the dataset's prompt; VQA: + '\\nPlease try to answer the question with short words
+  or phrases if possible.';
+  with `prompt.style: dataset` (Qwen2.5-VL: use_custom_prompt=False) the benchmark's own default message,
+  MMMU's images placed at its '<image k>' tags;
+- generate with the manifest's keyword arguments (VLMEvalKit's: top_k=1, top_p=0.001, temperature=0.01,
+  repetition_penalty=1.0, do_sample=True, max_new_tokens=2048); the answer is the new tokens, decoded.
 """
 from __future__ import annotations
 
-from .base import (PerThread, dataset_prompt, dtype_kwargs, generate_answers, greedy_kwargs, has_chinese, hint,
-                   options, transformers_version, with_suffix)
+import math
+
+from .base import (MMMU_DATASETS, PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs,
+                   has_chinese, hint, options, with_suffix)
+
+FACTOR = 28  # VLMEvalKit calls process_vision_info with qwen_vl_utils' default patch size 14 (x merge size 2)
+OCRBENCH_MIN_PIXELS = 10 * 10 * 28 * 28
+VQA_SUFFIX = "\nPlease try to answer the question with short words or phrases if possible."
 
 
-def build_text(question: str, extra: dict, spec: dict) -> str:
-    kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
+def _mcq_text(question: str, extra: dict, mmmu: bool) -> str:
+    h, opts = hint(extra), options(extra)
+    text = (f"Hint: {h}\n" if h is not None else "") + f"Question: {question}\n"
+    if opts:
+        text += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
+        if mmmu:
+            text += "Please select the correct answer from the options above. \n"
+        else:
+            text += "请直接回答选项字母。" if has_chinese(text) else "Please select the correct answer from the options above."
+    return text.rstrip()
+
+
+def uses_custom_prompt(spec: dict) -> bool:
+    """Qwen2VLPromptMixin.use_custom_prompt."""
     if (spec.get("prompt") or {}).get("style") == "dataset":
-        return with_suffix(dataset_prompt(question, extra, spec), spec)
+        return False
+    kind, bench = spec.get("bench_type"), spec.get("bench", "")
+    if bench in MMMU_DATASETS:
+        return True
     if kind == "mcq":
-        h, opts = hint(extra), options(extra)
-        text = (f"Hint: {h}\n" if h else "") + f"Question: {question}\n"
-        if opts:
-            text += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
-        text += "请直接回答选项字母。" if has_chinese(text) else "Please select the correct answer from the options above."
-        text = text.rstrip()
-    elif kind == "vqa":
-        text = question + "\nPlease try to answer the question with short words or phrases if possible."
+        return "LEGO" not in bench
+    if kind == "yorn":
+        return bench in ("HallusionBench", "POPE")
+    if kind == "vqa":
+        return bench not in ("MMVet", "ChartQAPro", "ChartQAPro_CoT", "ChartQAPro_PoT", "ChartMuseum")
+    return False
+
+
+def build_message(question: str, extra: dict, spec: dict, n_images: int = 1) -> list:
+    """The message as VLMEvalKit builds it: ('image', k) items and texts, in order."""
+    if not uses_custom_prompt(spec):
+        msg = dataset_message(question, extra, spec, n_images)
     else:
-        text = question + (" Please answer yes or no." if bench in ("POPE", "HallusionBench") else "")
-    return with_suffix(text, spec)
+        kind, bench = spec.get("bench_type"), spec.get("bench", "")
+        if bench in MMMU_DATASETS or kind == "mcq":
+            text = _mcq_text(question, extra, bench in MMMU_DATASETS)
+        elif kind == "vqa":
+            text = question + VQA_SUFFIX
+        else:
+            text = question + " Please answer yes or no."
+        msg = [("image", k) for k in range(n_images)] + [text]
+    suffix = with_suffix("", spec)
+    if suffix:
+        msg = msg[:-1] + [msg[-1] + suffix] if isinstance(msg[-1], str) else msg + [suffix]
+    return msg
 
 
 def build_messages(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> list[dict]:
+    """The chat messages (images as {'type': 'image'}, in message order)."""
     msgs = []
     system = (spec.get("prompt") or {}).get("system")
     if system:
-        msgs.append({"role": "system", "content": [{"type": "text", "text": system}]})
-    content = [{"type": "image"} for _ in range(n_images)]
-    content.append({"type": "text", "text": build_text(question, extra or {}, spec)})
+        msgs.append({"role": "system", "content": system})
+    content = [{"type": "image"} if isinstance(m, tuple) else {"type": "text", "text": m}
+               for m in build_message(question, extra or {}, spec, n_images)]
     msgs.append({"role": "user", "content": content})
     return msgs
 
 
-def pixel_bounds(spec: dict, transformers_version: tuple = (5, 0)) -> dict:
-    """min/max pixels for the image processor (transformers 5 spells them size=shortest/longest_edge)."""
+def image_order(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> list[int]:
+    """Which of the row's images go to the processor, in order (MMMU can repeat or skip one)."""
+    return [m[1] for m in build_message(question, extra or {}, spec, n_images) if isinstance(m, tuple)]
+
+
+def pixel_bounds(spec: dict) -> tuple:
+    """(min_pixels, max_pixels) for this benchmark: the manifest's, OCRBench's min as VLMEvalKit sets it;
+    None where VLMEvalKit passes none (qwen_vl_utils' defaults: 4 and 16384 tokens)."""
     p = spec.get("processor") or {}
-    bounds = {k: int(p[k]) for k in ("min_pixels", "max_pixels") if k in p}
-    if transformers_version >= (5, 0) and bounds:
-        names = {"min_pixels": "shortest_edge", "max_pixels": "longest_edge"}
-        return {"size": {names[k]: v for k, v in bounds.items()}}
-    return bounds
+    lo, hi = p.get("min_pixels"), p.get("max_pixels")
+    if spec.get("bench") == "OCRBench":
+        lo = OCRBENCH_MIN_PIXELS
+    return (None if lo is None else int(lo)), (None if hi is None else int(hi))
+
+
+def smart_resize(height: int, width: int, min_pixels=None, max_pixels=None, factor: int = FACTOR) -> tuple:
+    """Qwen's resize rule: both sides multiples of `factor`, the area within [min_pixels, max_pixels], the
+    aspect ratio kept as closely as possible. Returns (height, width)."""
+    max_pixels = 16384 * factor * factor if max_pixels is None else max_pixels
+    min_pixels = 4 * factor * factor if min_pixels is None else min_pixels
+    if max(height, width) / min(height, width) > 200:
+        raise ValueError(f"image {width}x{height}: Qwen-VL takes aspect ratios up to 200")
+    h = max(factor, round(height / factor) * factor)
+    w = max(factor, round(width / factor) * factor)
+    if h * w > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h, w = math.floor(height / beta / factor) * factor, math.floor(width / beta / factor) * factor
+    elif h * w < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h, w = math.ceil(height * beta / factor) * factor, math.ceil(width * beta / factor) * factor
+    return h, w
+
+
+def resize(image, spec: dict):
+    """The image as qwen_vl_utils hands it to the processor."""
+    lo, hi = pixel_bounds(spec)
+    h, w = smart_resize(image.height, image.width, lo, hi)
+    return image.resize((w, h))
 
 
 class Adapter:
@@ -60,21 +132,23 @@ class Adapter:
         from transformers import AutoProcessor
 
         self.spec, self.device = spec, device
-        self.processor = AutoProcessor.from_pretrained(model_dir, **pixel_bounds(spec, transformers_version()))
+        self.processor = AutoProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
         self.model = cls.from_pretrained(model_dir, attn_implementation=spec.get("attn_implementation", "sdpa"),
                                          **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
         self.model.to(device).eval()
-        self.gen = greedy_kwargs(spec)
+        self.gen = generation_kwargs(self.spec)
 
     def prepare(self, samples):
         proc = self.processors.get()
-        texts = [proc.apply_chat_template(build_messages(s.question, self.spec, s.extra, len(s.images)),
-                                                    tokenize=False, add_generation_prompt=True) for s in samples]
-        images = [im for s in samples for im in s.images]
-        return proc(text=texts, images=images, padding=True, return_tensors="pt")
+        texts, images = [], []
+        for s in samples:
+            msgs = build_messages(s.question, self.spec, s.extra, len(s.images))
+            texts.append(proc.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
+            images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
+        return proc(text=texts, images=images or None, padding=True, return_tensors="pt")
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)

@@ -1,0 +1,106 @@
+"""Host side of the parity suite: the oracle's wheels (hash-checked, unpacked once), tiny models shaped like
+the published checkpoints, and one container run of oracle.py per check."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CACHE = Path(os.environ.get("VLMRUN_CACHE", Path.home() / ".cache" / "vlmrun")) / "parity"
+
+
+def oracle_site() -> Path:
+    """VLMEvalKit (ms-vlmeval) and its small pure-Python needs, unpacked into one folder (once)."""
+    lock = HERE / "wheels.txt"
+    stamp = CACHE / "site" / ".lock"
+    if stamp.is_file() and stamp.read_text() == lock.read_text():
+        return CACHE / "site"
+    wheels = CACHE / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--only-binary=:all:", "--require-hashes", "-r", str(lock), "-d", str(wheels)], check=True)
+    site = CACHE / "site.tmp"
+    shutil.rmtree(site, ignore_errors=True)
+    for line in lock.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, version = line.split()[0].split("==")
+        (whl,) = [w for w in wheels.glob("*.whl")
+                  if w.name.lower().startswith(name.replace("-", "_") + "-" + version + "-")]
+        with zipfile.ZipFile(whl) as z:
+            z.extractall(site)
+    shutil.rmtree(CACHE / "site", ignore_errors=True)
+    site.rename(CACHE / "site")
+    stamp.write_text(lock.read_text())
+    return CACHE / "site"
+
+
+def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200) -> subprocess.CompletedProcess:
+    """Run a python command in `image` with the worker, this folder and the oracle site mounted read-only and
+    `work` as /work (writable), without network, as the image's user."""
+    work.mkdir(parents=True, exist_ok=True)
+    os.chmod(work, 0o777)
+    cmd = ["docker", "run", "--rm", "--network", "none", "--init",
+           "-v", f"{ROOT / 'images' / 'worker'}:/opt/vlmrun/worker:ro", "-v", f"{HERE}:/parity:ro",
+           "-v", f"{oracle_site()}:/oracle:ro", "-v", f"{work}:/work", "-e", "HOME=/work",
+           image, "python", *argv]
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+def make_model(image: str, work: Path, recipe: str, name: str, published: str | None = None) -> str:
+    """A tiny random-weight model made in the image; `published` overlays that checkpoint's processor
+    config, chat template and generation settings (tests/parity/checkpoints/<published>/)."""
+    out = work / "models" / name
+    if not (out / "config.json").is_file():
+        (work / "models").mkdir(parents=True, exist_ok=True)
+        os.chmod(work / "models", 0o777)
+        proc = run_in_image(image, work, ["-m", "vlmrun_worker", "make-tiny", recipe, f"/work/models/{name}"])
+        assert proc.returncode == 0, proc.stdout[-2000:]
+    if published:
+        # The published folder's layout: preprocessor_config.json (top-level min/max_pixels) and
+        # chat_template.json, no processor_config.json (which transformers 5 writes and reads first).
+        src = HERE / "checkpoints" / published
+        for f in ("processor_config.json", "chat_template.jinja", "video_preprocessor_config.json"):
+            (out / f).unlink(missing_ok=True)
+        shutil.copy(src / "preprocessor_config.json", out / "preprocessor_config.json")
+        shutil.copy(src / "chat_template.json", out / "chat_template.json")
+        template = json.loads((src / "chat_template.json").read_text())["chat_template"]
+        tok_cfg = out / "tokenizer_config.json"
+        cfg = json.loads(tok_cfg.read_text())
+        if "chat_template" in cfg:
+            cfg["chat_template"] = template
+            tok_cfg.write_text(json.dumps(cfg, indent=1))
+        gen_path = out / "generation_config.json"
+        gen = json.loads(gen_path.read_text()) if gen_path.is_file() else {}
+        gen.update(json.loads((src / "generation_config.json").read_text()))
+        gen_path.write_text(json.dumps(gen, indent=1))
+    return f"/work/models/{name}"
+
+
+def run_oracle(image: str, work: Path, cfg: dict, tag: str) -> dict:
+    cfg = {**cfg, "site": "/oracle", "lmudata": f"/work/LMUData-{tag}", "out": f"/work/result-{tag}.json"}
+    (work / f"config-{tag}.json").write_text(json.dumps(cfg, indent=1))
+    proc = run_in_image(image, work, ["/parity/oracle.py", f"/work/config-{tag}.json"])
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return json.loads((work / f"result-{tag}.json").read_text())
+
+
+def table(results: dict[str, dict]) -> str:
+    """The parity table: per check, cases and identical cases."""
+    lines = [f"{'model / check':48} {'cases':>5} {'identical':>9}"]
+    for tag, res in results.items():
+        counts: dict[str, list[int]] = {}
+        for case in res["cases"]:
+            for check, ok in case["checks"].items():
+                c = counts.setdefault(check, [0, 0])
+                c[0] += 1
+                c[1] += bool(ok)
+        for check, (n, ok) in counts.items():
+            lines.append(f"{tag + ' / ' + check:48} {n:>5} {ok:>9}")
+    return "\n".join(lines)

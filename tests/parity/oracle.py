@@ -1,0 +1,149 @@
+"""The parity oracle, run inside a family image: VLMEvalKit's own dataset classes and model wrapper next to
+vlmrun's worker, on the same rows, comparing what each hands to the model.
+
+  python oracle.py CONFIG.json   ->  writes the results JSON named in the config
+
+The config names the wrapper (e.g. 'Qwen2VLChat' with its config.py arguments), vlmrun's adapter and model
+spec, the model folder and the benchmarks. For every row the script runs VLMEvalKit's inference step as
+vlmeval/inference.py does (set_dump_image, use_custom_prompt / build_prompt, generate) with the model object
+replaced by a recorder of its generate()/chat() call, and vlmrun's adapter (prepare, generation kwargs) with
+the same recorder; with "generate": true both run the real model and the answers are compared instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import vlmeval_import  # noqa: E402
+
+
+def setup_vlmeval(site: str) -> None:
+    sys.path.insert(1, site)
+    vlmeval_import.install_stubs()
+    vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
+    vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
+    vlmeval_import.load_dataset_package(site)
+
+
+class Recorder:
+    """Stands in for the model: records the call and answers with one token (generate) or a text (chat)."""
+
+    def __init__(self, model=None):
+        self.calls, self.model = [], model
+
+    def generate(self, **kw):
+        import torch
+
+        self.calls.append(kw)
+        ids = kw["input_ids"]
+        return torch.cat([ids, ids[:, -1:]], dim=1)
+
+    def chat(self, tokenizer, pixel_values=None, question=None, generation_config=None, **kw):
+        self.calls.append({"pixel_values": pixel_values, "question": question,
+                           "generation_config": dict(generation_config), **kw})
+        return "recorded"
+
+    def batch_chat(self, tokenizer, pixel_values=None, questions=None, generation_config=None, num_patches_list=None, **kw):
+        raise AssertionError("the parity checks run batch 1")
+
+
+def same(a, b) -> bool:
+    import torch
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype \
+            and a.shape == b.shape and bool(torch.equal(a.cpu(), b.cpu()))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def describe(v):
+    import torch
+
+    if isinstance(v, torch.Tensor):
+        return f"tensor{tuple(v.shape)} {v.dtype}"
+    if isinstance(v, (list, tuple)):
+        return [describe(x) for x in v]
+    return v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
+
+
+def write_tables(lmudata: Path, names: list[str]) -> None:
+    import cases
+
+    lmudata.mkdir(parents=True, exist_ok=True)
+    tables = cases.tables()
+    for n in names:
+        (lmudata / f"{n}.tsv").write_text(tables[n], encoding="utf-8")
+
+
+def vlmeval_dataset(name: str):
+    """VLMEvalKit's own dataset object for `name`, reading $LMUData/<name>.tsv (its md5 check skipped: the
+    file is ours)."""
+    import vlmeval.dataset as D
+
+    for cls in D.DATASET_CLASSES:
+        if name in getattr(cls, "DATASET_MD5", {}):
+            cls.DATASET_MD5 = {k: v for k, v in cls.DATASET_MD5.items() if k != name}
+    return D.build_dataset(name)
+
+
+def vlmeval_struct(wrapper, ds, line, name: str):
+    """vlmeval/inference.py infer_data: the message for one row."""
+    if getattr(ds, "force_use_dataset_prompt", False):
+        return ds.build_prompt(line)
+    if hasattr(wrapper, "use_custom_prompt") and wrapper.use_custom_prompt(name):
+        return wrapper.build_prompt(line, dataset=name)
+    return ds.build_prompt(line)
+
+
+def main(config_path: str) -> int:
+    cfg = json.loads(Path(config_path).read_text())
+    os.environ["LMUData"] = cfg["lmudata"]
+    setup_vlmeval(cfg["site"])
+    import wrappers  # noqa: E402  (after setup: it imports vlmeval)
+
+    from vlmrun_worker.data import load_images, read_rows
+    from vlmrun_worker.run import Sample
+
+    write_tables(Path(cfg["lmudata"]), cfg["benches"])
+    t0 = time.monotonic()
+    wrapper, adapter = wrappers.build(cfg)
+    out = {"stubbed": None, "cases": []}
+    for name in cfg["benches"]:
+        ds = vlmeval_dataset(name)
+        wrapper.set_dump_image(ds.dump_image)
+        spec = {**cfg["spec"], "bench": name, "bench_type": cfg["bench_types"][name]}
+        spec.update(cfg.get("overrides", {}).get(name, {}))
+        adapter.spec = spec
+        wrappers.on_bench(adapter, spec)
+        rows = {r.index: r for r in read_rows(str(Path(cfg["lmudata"]) / f"{name}.tsv"))}
+        for i in range(len(ds.data)):
+            line = ds.data.iloc[i]
+            row = rows[str(line["index"])]
+            sample = Sample(row.index, row.question, load_images(row), row.extra)
+            struct = vlmeval_struct(wrapper, ds, line, name)
+            case = {"bench": name, "index": row.index}
+            if cfg.get("generate"):
+                theirs = wrapper.generate(message=struct, dataset=name)
+                ours = adapter.generate([sample])[0]
+                case.update(vlmeval=theirs, vlmrun=ours, checks={"answer": theirs == ours})
+            else:
+                case.update(wrappers.compare(wrapper, adapter, struct, sample, name))
+            out["cases"].append(case)
+    out["stubbed"] = sorted(vlmeval_import.STUBBED)
+    out["skipped_dataset_modules"] = vlmeval_import.SKIPPED
+    out["seconds"] = round(time.monotonic() - t0, 1)
+    Path(cfg["out"]).write_text(json.dumps(out, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

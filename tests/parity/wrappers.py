@@ -1,0 +1,177 @@
+"""VLMEvalKit's wrapper and vlmrun's adapter for one model, built side by side, and the comparison of what
+each hands to the model for one row (see oracle.py). Only what needs a GPU is patched: VLMEvalKit loads with
+device_map/flash-attention and moves inputs to 'cuda'; here both load on the CPU with sdpa."""
+from __future__ import annotations
+
+import copy
+import importlib
+
+
+def _cpu_loading(cls):
+    """cls.from_pretrained without device_map and flash-attention (the weights and dtype stay as asked)."""
+    orig = cls.from_pretrained.__func__
+
+    def from_pretrained(c, path, *a, **kw):
+        kw.pop("device_map", None)
+        if kw.get("attn_implementation") == "flash_attention_2":
+            kw["attn_implementation"] = "sdpa"
+        return orig(c, path, *a, **kw)
+
+    cls.from_pretrained = classmethod(from_pretrained)
+
+
+def _inputs_stay_on_cpu():
+    import transformers
+
+    orig = transformers.BatchFeature.to
+
+    def to(self, *a, **kw):
+        return orig(self, *("cpu" if x == "cuda" else x for x in a), **kw)
+
+    transformers.BatchFeature.to = to
+
+
+def build(cfg: dict):
+    kind = cfg["wrapper"]
+    if kind == "Qwen2VLChat":
+        return _build_qwen(cfg)
+    if kind == "InternVLChat":
+        return _build_internvl(cfg)
+    raise SystemExit(f"no parity wrapper for {kind}")
+
+
+def on_bench(adapter, spec):
+    if hasattr(adapter, "gen"):
+        adapter.gen = importlib.import_module("vlmrun_worker.adapters.base").generation_kwargs(spec)
+
+
+def _adapter(cfg):
+    from vlmrun_worker.adapters import load_adapter
+
+    adapter = load_adapter(cfg["adapter"], cfg["model_dir"], dict(cfg["spec"]), "cpu")
+    adapter.model_dir = cfg["model_dir"]
+    return adapter
+
+
+def _build_qwen(cfg):
+    import transformers
+    from vlmeval.vlm.qwen2_vl import model as M
+
+    M.get_gpu_memory = lambda: [80 * 1024]
+    for name in ("Qwen2VLForConditionalGeneration", "Qwen2_5_VLForConditionalGeneration"):
+        _cpu_loading(getattr(transformers, name))
+    _inputs_stay_on_cpu()
+    wrapper = M.Qwen2VLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    if not cfg.get("generate"):
+        from oracle import Recorder
+
+        wrapper.model, adapter.model = Recorder(), Recorder()
+    return wrapper, adapter
+
+
+def _build_internvl(cfg):
+    import torch
+    import transformers
+    from vlmeval.vlm.internvl import internvl_chat as M
+
+    _cpu_loading(transformers.AutoModel)
+    wrapper = M.InternVLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    wrapper.device = "cpu"
+    adapter = _adapter(cfg)
+    if not cfg.get("generate"):
+        from oracle import Recorder
+
+        wrapper.model, adapter.model = Recorder(), Recorder()
+    if cfg.get("tiles_recorded"):
+        # This image has no torchvision (no CPU build of it matches the family's CPU torch), which
+        # VLMEvalKit's load_image needs: record its arguments here; the tiles themselves are compared with
+        # VLMEvalKit's load_image in the transformers-latest image (check 'internvl tiles').
+        wrapper.tile_calls = []
+
+        def load_image(image_file, input_size=448, max_num=6, upscale=False):
+            from PIL import Image
+            from vlmrun_worker.adapters.internvl_chat import pixel_values
+
+            wrapper.tile_calls.append({"file": image_file, "max_num": max_num, "upscale": upscale})
+            return pixel_values(Image.open(image_file), max_num, torch.float32, upscale=upscale)
+
+        M.load_image = load_image
+    return wrapper, adapter
+
+
+def _effective(model_dir, kwargs):
+    """The generation settings generate() ends up with: the checkpoint's generation_config, updated."""
+    from transformers import GenerationConfig
+
+    try:
+        gc = GenerationConfig.from_pretrained(model_dir)
+    except OSError:
+        gc = GenerationConfig()
+    gc = copy.deepcopy(gc)
+    gc.update(**kwargs)
+    d = gc.to_diff_dict()
+    return {k: d[k] for k in sorted(d) if k not in ("transformers_version",)}
+
+
+def compare(wrapper, adapter, struct, sample, name):
+    from oracle import describe, same
+
+    wrapper.model.calls.clear()
+    adapter.model.calls.clear()
+    if hasattr(wrapper, "tile_calls"):
+        wrapper.tile_calls.clear()
+    wrapper.generate(message=struct, dataset=name)
+    adapter.generate([sample])
+    a, b = wrapper.model.calls[-1], adapter.model.calls[-1]
+    if "question" in a:  # InternVL chat()
+        return _compare_chat(wrapper, adapter, a, b, sample)
+    import torch
+
+    ta = {k: v for k, v in a.items() if isinstance(v, torch.Tensor)}
+    tb = {k: v for k, v in b.items() if isinstance(v, torch.Tensor)}
+    ga = {k: v for k, v in a.items() if k not in ta}
+    gb = {k: v for k, v in b.items() if k not in tb}
+    tok = adapter.processor.tokenizer
+    grid = tb.get("image_grid_thw")
+    checks = {
+        "prompt tokens": same(ta.get("input_ids"), tb.get("input_ids")),
+        "attention mask": same(ta.get("attention_mask"), tb.get("attention_mask")),
+        "image pixels": same(ta.get("pixel_values"), tb.get("pixel_values")),
+        "image grid": same(ta.get("image_grid_thw"), tb.get("image_grid_thw")),
+        "generate kwargs": same(ga, gb),
+        "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
+    }
+    return {"checks": checks,
+            "prompt": tok.decode(tb["input_ids"][0]) if "input_ids" in tb else None,
+            "image_tokens": [int(g.prod()) // 4 for g in grid] if grid is not None else [],
+            "image_grid": grid.tolist() if grid is not None else [],
+            "generate_kwargs": describe(gb), "vlmeval_generate_kwargs": describe(ga),
+            "effective_generation": _effective(adapter.model_dir, gb),
+            "differs": {k: [describe(ta.get(k) if k in ta else ga.get(k)), describe(tb.get(k) if k in tb else gb.get(k))]
+                        for k in set(ta) | set(tb) | set(ga) | set(gb)
+                        if not same(ta.get(k, ga.get(k)), tb.get(k, gb.get(k)))}}
+
+
+def _compare_chat(wrapper, adapter, a, b, sample):
+    from oracle import describe, same
+    from vlmrun_worker.adapters.internvl_chat import tiling
+
+    ours_tiling = [{"max_num": n, "upscale": up} for n, up in tiling(adapter.spec, len(sample.images))]
+    theirs_tiling = [{"max_num": c["max_num"], "upscale": c["upscale"]} for c in getattr(wrapper, "tile_calls", [])]
+    ga, gb = a["generation_config"], b["generation_config"]
+    checks = {
+        "prompt text": a["question"] == b["question"],
+        "generate kwargs": ga == gb,
+        "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
+        "tile settings": theirs_tiling == ours_tiling,
+        "num_patches_list": list(a.get("num_patches_list") or []) == list(b.get("num_patches_list") or []),
+    }
+    if not hasattr(wrapper, "tile_calls"):
+        checks["image pixels"] = same(a["pixel_values"], b["pixel_values"])
+    return {"checks": checks, "prompt": b["question"], "tiling": ours_tiling,
+            "num_patches": list(b.get("num_patches_list") or []), "generate_kwargs": gb,
+            "effective_generation": _effective(adapter.model_dir, gb),
+            "differs": {"question": [a["question"], b["question"]]} if a["question"] != b["question"] else
+                       ({"generation_config": [ga, gb]} if ga != gb else
+                        ({"tiling": [theirs_tiling, ours_tiling]} if theirs_tiling != ours_tiling else {}))}
