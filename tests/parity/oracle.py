@@ -22,8 +22,11 @@ sys.path.insert(0, str(HERE))
 import vlmeval_import  # noqa: E402
 
 
-def setup_vlmeval(site: str) -> None:
+def setup_vlmeval(site: str, stub: list[str]) -> None:
+    """`stub`: packages to stand in for although the checks use VLMEvalKit code that imports them (the
+    transformers-4.37 image has no torchvision: InternVL's load_image is then compared in another image)."""
     sys.path.insert(1, site)
+    vlmeval_import.REAL.difference_update(stub)
     vlmeval_import.install_stubs()
     vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
     vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
@@ -104,17 +107,52 @@ def vlmeval_struct(wrapper, ds, line, name: str):
     return ds.build_prompt(line)
 
 
+def internvl_tiles(folder: Path) -> list[dict]:
+    """VLMEvalKit's InternVL load_image (vlmeval/vlm/internvl/utils.py) against vlmrun's pixel_values on the
+    same files: every size x max_num x MMMU upscale, compared in float32 and after the cast to bfloat16."""
+    import torch
+    from PIL import Image
+    from vlmeval.vlm.internvl.utils import load_image
+
+    import cases
+    from vlmrun_worker.adapters.internvl_chat import pixel_values
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    sizes = cases.SIZES + [(448, 448), (896, 448), (1792, 896), (300, 1200), (1000, 200), (2000, 1500), (99, 501),
+                           (1234, 567), (4000, 100), (640, 640), (512, 384), (100, 4000), (1500, 1499)]
+    for k, size in enumerate(sizes):
+        path = folder / f"tile-{k}.png"
+        Image.open(__import__("io").BytesIO(__import__("base64").b64decode(cases.image(k, size, fmt="PNG")))).save(path)
+        for max_num in (6, 12, 18, 24):
+            for upscale in (False, True):
+                theirs = load_image(str(path), max_num=max_num, upscale=upscale)
+                ours = pixel_values(Image.open(path).convert("RGB"), max_num, torch.float32, upscale=upscale)
+                out.append({"bench": "tiles", "index": f"{size[0]}x{size[1]}/max{max_num}/up{int(upscale)}",
+                            "tiles": int(ours.shape[0]),
+                            "checks": {"tile count": theirs.shape == ours.shape,
+                                       "pixels fp32": same(theirs, ours),
+                                       "pixels bf16": same(theirs.to(torch.bfloat16), ours.to(torch.bfloat16))}})
+    return out
+
+
 def main(config_path: str) -> int:
     cfg = json.loads(Path(config_path).read_text())
     os.environ["LMUData"] = cfg["lmudata"]
-    setup_vlmeval(cfg["site"])
+    setup_vlmeval(cfg["site"], cfg.get("stub", []))
     import wrappers  # noqa: E402  (after setup: it imports vlmeval)
 
     from vlmrun_worker.data import load_images, read_rows
     from vlmrun_worker.run import Sample
 
-    write_tables(Path(cfg["lmudata"]), cfg["benches"])
     t0 = time.monotonic()
+    if cfg.get("tiles"):
+        out = {"cases": internvl_tiles(Path(cfg["lmudata"]))}
+        out.update(stubbed=sorted(vlmeval_import.STUBBED), seconds=round(time.monotonic() - t0, 1))
+        Path(cfg["out"]).write_text(json.dumps(out, indent=1, default=str))
+        return 0
+    if not cfg.get("keep_tables"):  # the end-to-end check brings its own MME.tsv
+        write_tables(Path(cfg["lmudata"]), cfg["benches"])
     wrapper, adapter = wrappers.build(cfg)
     out = {"stubbed": None, "cases": []}
     for name in cfg["benches"]:
