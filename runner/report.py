@@ -154,7 +154,9 @@ def runs_table(results) -> pd.DataFrame:
         if prov.is_file():
             env = (json.loads(prov.read_text()).get("environment") or {})
         rows.append({"Model": r.job.model.name, "Benchmark": r.job.bench.name, "Status": r.status,
-                     "Family": r.job.family, "transformers": env.get("transformers", ""),
+                     "Family": r.job.family, "Batch": r.job.batch_size,
+                     # which VLMEvalKit wrapper and version the model's inputs follow (proved by tests/test_parity.py)
+                     "Inputs follow": r.job.model.reference, "transformers": env.get("transformers", ""),
                      "torch": env.get("torch", ""), "Computed": r.computed,
                      **{k: v for k, v in r.times.items() if k.endswith("_s")},
                      "Error": r.error or ""})

@@ -101,7 +101,8 @@ def test_internvl_tiles_are_vlmevalkits_load_image(images, work):
 @pytest.mark.skipif(os.environ.get("VLMEVAL_PARITY_E2E") != "1", reason="set VLMEVAL_PARITY_E2E=1 (slow)")
 def test_mme_predictions_agree_end_to_end(images, work):
     """VLMEvalKit's inference step (its dataset, wrapper and generate) and vlmrun's adapter, both running the
-    same tiny Qwen2-VL on the 2374-row MME-format set, batch 1: every answer identical."""
+    same tiny Qwen2-VL on the 2374-row MME-format set: every answer identical, at batch 1 and again at vlmrun's
+    default batch for the model (4)."""
     from vlmrun.datasets import build_mme_tsv
 
     image = images["transformers-latest"]
@@ -111,6 +112,7 @@ def test_mme_predictions_agree_end_to_end(images, work):
     cfg = {"wrapper": "Qwen2VLChat", "adapter": "qwen2_vl", "spec": _spec("tiny-qwen2-vl"), "generate": True,
            "wrapper_args": {"min_pixels": 4 * 28 * 28, "max_pixels": 64 * 28 * 28, "max_new_tokens": 8},
            "model_dir": host.make_model(image, work, "qwen2_vl", "tiny_qwen2_vl"), "keep_tables": True,
+           "batch_size": Catalogue().model("tiny-qwen2-vl").batch_size,
            "benches": ["MME"], "bench_types": {"MME": "yorn"}}
     os.chmod(lmu, 0o777)
     res = host.run_oracle(image, work, cfg, "mme-e2e")  # reads /work/LMUData-mme-e2e/MME.tsv

@@ -163,6 +163,7 @@ def main(config_path: str) -> int:
         adapter.spec = spec
         wrappers.on_bench(adapter, spec)
         rows = {r.index: r for r in read_rows(str(Path(cfg["lmudata"]) / f"{name}.tsv"))}
+        batched = []  # (case, sample): vlmrun again at the manifest's batch size, after the batch-1 pass
         for i in range(len(ds.data)):
             line = ds.data.iloc[i]
             row = rows[str(line["index"])]
@@ -173,9 +174,15 @@ def main(config_path: str) -> int:
                 theirs = wrapper.generate(message=struct, dataset=name)
                 ours = adapter.generate([sample])[0]
                 case.update(vlmeval=theirs, vlmrun=ours, checks={"answer": theirs == ours})
+                batched.append((case, sample))
             else:
                 case.update(wrappers.compare(wrapper, adapter, struct, sample, name))
             out["cases"].append(case)
+        size = int(cfg.get("batch_size", 1))
+        for k in range(0, len(batched) if size > 1 else 0, size):
+            chunk = batched[k:k + size]
+            for (case, _), ans in zip(chunk, adapter.generate([s for _, s in chunk])):
+                case["checks"][f"answer at batch {size}"] = ans == case["vlmeval"]
     out["stubbed"] = sorted(vlmeval_import.STUBBED)
     out["skipped_dataset_modules"] = vlmeval_import.SKIPPED
     out["seconds"] = round(time.monotonic() - t0, 1)
