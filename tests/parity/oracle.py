@@ -183,6 +183,7 @@ def main(config_path: str) -> int:
             chunk = batched[k:k + size]
             for (case, _), ans in zip(chunk, adapter.generate([s for _, s in chunk])):
                 case["checks"][f"answer at batch {size}"] = ans == case["vlmeval"]
+                case[f"vlmrun_batch{size}"] = ans
     out["stubbed"] = sorted(vlmeval_import.STUBBED)
     out["skipped_dataset_modules"] = vlmeval_import.SKIPPED
     out["seconds"] = round(time.monotonic() - t0, 1)
