@@ -87,7 +87,7 @@ def tables() -> dict[str, str]:
         {"index": 30, "image": str([imgs[2], imgs[0]]), "image_path": str(["30_1.png", "30_2.jpg"]),
          "question": "Compare <image 1> with <image 2>. Which is larger?", "A": "the first", "B": "the second",
          "C": "", "D": "", "answer": "A", "category": "Art"},
-        {"index": 31, "image": imgs[2], "image_path": "31.png", "question": "In <image 1>, what is the value?",
+        {"index": 31, "image": str([imgs[2]]), "image_path": str(["31.jpg"]), "question": "In <image 1>, what is the value?",
          "A": "1.5", "B": "2", "C": "", "D": "", "answer": "B", "category": "Math"},
         {"index": 32, "image": str([imgs[1], imgs[3], imgs[0]]), "image_path": str(["32_1.png", "32_2.png", "32_3.png"]),
          "question": "<image 2> then <image 1>; is <image 2> the same?", "A": "", "B": "", "C": "", "D": "",

@@ -52,10 +52,12 @@ def cell(value):
 
 
 def _as_list(value):
-    """VLMEvalKit's toliststr: a cell '[...]' is a list literal."""
+    """VLMEvalKit's toliststr, then `x[0] if len(x) == 1 else x`: a cell '[...]' is a list literal, and a list
+    of one is its item."""
     s = str(value)
     if s.startswith("[") and s.endswith("]"):
-        return [str(x) for x in ast.literal_eval(s)]
+        items = [str(x) for x in ast.literal_eval(s)]
+        return items[0] if len(items) == 1 else items
     return s
 
 
