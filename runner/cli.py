@@ -1,6 +1,7 @@
 """The `vlmrun` command line."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -109,6 +110,35 @@ def _print_dry_run(cat, jobs):
         req, _ = docker_job_request(j, f"vlmrun/{j.family}:{j.flavour}-<hash>", Path(f"<data>/{j.bench.file}"),
                                     Path("<model dir>"))
         console.print("  " + req.docker_cli(), markup=False, highlight=False)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    model: str = typer.Argument(..., help="a model from `vlmrun models list`"),
+    bench: str = typer.Option(..., "--bench", "-b", help="the benchmark"),
+    row: Optional[str] = typer.Option(None, "--row", help="the row's index (default: the first row)"),
+    backend: str = typer.Option("docker", "--backend", help="docker | local"),
+    work_dir: Path = typer.Option(Path("outputs"), "--work-dir", help="where the inspect job file goes"),
+    as_json: bool = typer.Option(False, "--json", help="print the description as JSON"),
+):
+    """Print exactly what MODEL is given for one row of BENCH: the prompt with its special tokens, the image
+    sizes after preprocessing, the image-token count, and the generation settings (the model is not loaded)."""
+    from .evaluate import Evaluator
+    from .plan import make_plan
+
+    cat = _catalogue()
+    (job,) = make_plan(cat, [model], [bench], work_dir.resolve())
+    out = Evaluator(cat, backend=backend, console=console).inspect(job, row)
+    if as_json:
+        print(json.dumps(out, indent=1, ensure_ascii=False))
+        return
+    for key, value in out.items():
+        if key == "prompt":
+            console.print("[bold]prompt[/bold] (special tokens included):", highlight=False)
+            console.print(value, markup=False, highlight=False)
+        else:
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+            console.print(f"[bold]{key}[/bold]: {shown}", highlight=False)
 
 
 @app.command("report")

@@ -4,6 +4,7 @@ A failing job is marked failed with its last log lines; the other jobs still run
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,10 +17,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vlmrun_worker.events import parse as parse_event
+from vlmrun_worker.inspect_row import MARK as INSPECT_MARK
 
 from . import __version__, scoring
-from .container import (docker_job_request, docker_tiny_request, hand_over, local_job_request, worker_hash,
-                        write_job_file)
+from .backends.local import local_python
+from .backends.request import OUT_MOUNT
+from .container import (JOB_FILE, docker_job_request, docker_tiny_request, hand_over, local_job_request,
+                        worker_hash, write_job_file)
 from .datasets import bench_file, read_tsv
 from .errors import VlmrunError
 from .images import ImageResult, ensure_image
@@ -211,7 +215,7 @@ class Evaluator:
             env_hash = r.image.spec.content_hash
         else:
             env_hash = "local"
-        model_dir = self._model_dir(r, env_hash, progress, task)
+        model_dir = self._model_dir(r, env_hash, lambda s: progress.update(task, status=s))
         if self.backend_name == "docker":
             req, payload = docker_job_request(job, r.image.tag, data_file, model_dir)
         else:
@@ -239,11 +243,11 @@ class Evaluator:
             raise VlmrunError(f"worker failed ({why}): {detail}")
         return monitor.env
 
-    def _model_dir(self, r: JobResult, env_hash: str, progress: Progress, task) -> Path:
+    def _model_dir(self, r: JobResult, env_hash: str, status=lambda s: None) -> Path:
         model = r.job.model
         if not model.source.tiny:
             return hub_snapshot(model)
-        progress.update(task, status="tiny model")
+        status("tiny model")
 
         def make(parent: Path, name: str) -> None:
             lines: list[str] = []
@@ -265,6 +269,39 @@ class Evaluator:
         path, seconds = ensure_tiny(model, env_hash, make)
         r.times["tiny_model_s"] = round(seconds, 3)
         return path
+
+    def inspect(self, job: Job, row: Optional[str]) -> dict:
+        """What the model is given for one row (the worker's `inspect`: the adapter runs, the weights are not
+        loaded), in the job's image, from a job file in <run dir>/inspect."""
+        job = dataclasses.replace(job, run_dir=job.run_dir / "inspect")
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        data_file = bench_file(job.bench)
+        if job.model.source.hub:
+            ensure_weights(job.model, log=self.console.print)
+        r = JobResult(job)
+        backend = self.backend
+        argv = ["inspect", "JOB"] + ([str(row)] if row is not None else [])
+        if self.backend_name == "docker":
+            r.image = ensure_image(self._client, self.cat, job.family, job.flavour, log=self.console.print)
+            model_dir = self._model_dir(r, r.image.spec.content_hash)
+            req, payload = docker_job_request(job, r.image.tag, data_file, model_dir)
+            req = dataclasses.replace(req, command=["python", "-m", "vlmrun_worker",
+                                                    *[f"{OUT_MOUNT}/{JOB_FILE}" if a == "JOB" else a for a in argv]])
+        else:
+            model_dir = self._model_dir(r, "local")
+            req, payload = local_job_request(job, data_file, model_dir)
+            req = dataclasses.replace(req, command=[local_python(), "-m", "vlmrun_worker",
+                                                    *[str(job.run_dir / JOB_FILE) if a == "JOB" else a for a in argv]])
+        write_job_file(job.run_dir, payload)
+        if self.backend_name == "docker":
+            hand_over(job.run_dir)
+        lines: list[str] = []
+        outcome = backend.run(req, lines.append)
+        found = [json.loads(l[len(INSPECT_MARK):]) for l in lines if l.startswith(INSPECT_MARK)]
+        if not found or "error" in found[-1]:
+            detail = found[-1]["error"] if found else " | ".join(l for l in lines[-3:] if l.strip())
+            raise VlmrunError(f"inspect {job.model.name} on {job.bench.name} failed (exit {outcome.exit_code}): {detail}")
+        return found[-1]
 
     def _write_provenance(self, r: JobResult, env: Optional[dict], started: datetime) -> None:
         job = r.job

@@ -3,6 +3,7 @@
   python -m vlmrun_worker env                     print the environment's versions as JSON
   python -m vlmrun_worker make-tiny RECIPE OUT    build a tiny random-weight model from a config
   torchrun ... -m vlmrun_worker run JOB.json      data-parallel inference for one (model, benchmark) job
+  python -m vlmrun_worker inspect JOB.json [ROW]  what the model is given for one row (no weights loaded)
 """
 import json
 import sys
@@ -27,6 +28,10 @@ def main(argv):
         from .run import main_guarded
 
         return main_guarded(args[0])
+    if cmd == "inspect" and len(args) in (1, 2):
+        from .inspect_row import inspect
+
+        return inspect(*args)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -69,6 +69,12 @@ class Prefetch:
                     f.cancel()
 
 
+def adapter_spec(job: dict) -> dict:
+    """The settings an adapter gets: the model's (with the benchmark's overrides) and the benchmark's name/type."""
+    return {**job["model"], "tensor_parallel_size": job.get("tensor_parallel_size", 1),
+            "bench": job.get("bench", ""), "bench_type": job["bench_type"]}
+
+
 def default_workers(device: str, world: int) -> int:
     """On a GPU the preprocessing (resizing images to ~1M pixels for Qwen2-VL) can outrun one CPU thread;
     on the CPU the model itself needs the cores."""
@@ -113,9 +119,7 @@ def run(job_path: str) -> int:
 
         t0 = time.monotonic()
         name = "vllm_chat" if job.get("engine") == "vllm" else job["adapter"]
-        spec = {**job["model"], "tensor_parallel_size": job.get("tensor_parallel_size", 1),
-                "bench": job.get("bench", ""), "bench_type": job.get("bench_type", "yorn")}
-        adapter = load_adapter(name, job["model_dir"], spec, device)
+        adapter = load_adapter(name, job["model_dir"], adapter_spec(job), device)
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()

@@ -1,0 +1,130 @@
+"""`python -m vlmrun_worker inspect JOB.json [ROW]`: exactly what the model is given for one row, without
+loading its weights. The adapter is built as for a run, with every model class's from_pretrained returning a
+recorder; its generate() (or chat()) call is then recorded and described: the prompt with its special tokens,
+the image sizes after preprocessing, the image-token count, the generate() arguments and the generation
+settings they end up as (the checkpoint's generation_config updated with them). One JSON line on stdout,
+prefixed with '@@vlmrun-inspect '."""
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from pathlib import Path
+
+MARK = "@@vlmrun-inspect "
+
+
+class Recorder:
+    """Stands in for the model: records the call, answers with one token (generate) or '' (chat)."""
+
+    def __init__(self, *a, **kw):
+        self.calls = []
+
+    def to(self, *a, **kw):
+        return self
+
+    def eval(self):
+        return self
+
+    def generate(self, **kw):
+        import torch
+
+        self.calls.append(kw)
+        ids = kw["input_ids"]
+        return torch.cat([ids, ids[:, -1:]], dim=1)
+
+    def chat(self, tokenizer, pixel_values=None, question=None, generation_config=None, **kw):
+        self.calls.append({"pixel_values": pixel_values, "question": question,
+                           "generation_config": dict(generation_config or {}), **kw})
+        return ""
+
+
+@contextlib.contextmanager
+def no_weights():
+    """Every from_pretrained of a model class returns a Recorder (processors and tokenizers load as usual)."""
+    import transformers
+    from transformers.models.auto import auto_factory
+
+    targets = [(transformers.PreTrainedModel, "from_pretrained"), (auto_factory._BaseAutoModelClass, "from_pretrained")]
+    saved = [(cls, name, cls.__dict__[name]) for cls, name in targets]
+    for cls, name in targets:
+        setattr(cls, name, classmethod(lambda c, *a, **kw: Recorder()))
+    try:
+        yield
+    finally:
+        for cls, name, orig in saved:
+            setattr(cls, name, orig)
+
+
+def effective_generation(model_dir: str, kwargs: dict) -> dict:
+    from transformers import GenerationConfig
+
+    try:
+        gc = GenerationConfig.from_pretrained(model_dir)
+    except OSError:
+        gc = GenerationConfig()
+    gc.update(**kwargs)
+    d = gc.to_diff_dict()
+    return {k: d[k] for k in sorted(d) if k != "transformers_version"}
+
+
+def compact(prompt: str) -> str:
+    """A run of one repeated token (an image's placeholder tokens) as '<tok> x N'."""
+    return re.sub(r"(<[^<>\s]{1,40}>)\1{3,}", lambda m: f"{m.group(1)} x {len(m.group(0)) // len(m.group(1))} ", prompt)
+
+
+def describe(call: dict, adapter, model_dir: str, sample) -> dict:
+    import torch
+
+    out = {"index": sample.index, "images_in_row": [list(im.size) for im in sample.images]}
+    if "question" in call:  # InternVL-style chat()
+        pv = call["pixel_values"]
+        out.update(prompt=call["question"], tiles=list(call.get("num_patches_list") or [pv.shape[0]]),
+                   pixel_values=list(pv.shape), dtype=str(pv.dtype).replace("torch.", ""),
+                   generate_kwargs=call["generation_config"],
+                   effective_generation=effective_generation(model_dir, call["generation_config"]))
+        return out
+    tensors = {k: v for k, v in call.items() if isinstance(v, torch.Tensor)}
+    kwargs = {k: v for k, v in call.items() if k not in tensors}
+    tok = getattr(getattr(adapter, "processor", None), "tokenizer", None) or getattr(adapter, "tokenizer", None)
+    ids = tensors["input_ids"][0]
+    if "attention_mask" in tensors:
+        ids = ids[tensors["attention_mask"][0].bool()]
+    out["prompt"] = compact(tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
+    out["prompt_tokens"] = int(ids.numel())
+    grid = tensors.get("image_grid_thw")
+    if grid is not None:  # Qwen: each image's size after resizing, and its tokens (2x2 patches merged)
+        patch = 14
+        out["images_after_preprocessing"] = [[int(g[2]) * patch, int(g[1]) * patch] for g in grid]
+        out["image_tokens"] = [int(g.prod()) // 4 for g in grid]
+    elif "pixel_values" in tensors:
+        out["pixel_values"] = list(tensors["pixel_values"].shape)
+    image_token = getattr(getattr(adapter, "processor", None), "image_token", None)
+    if image_token is not None and "image_tokens" not in out:
+        out["image_tokens"] = [int((ids == tok.convert_tokens_to_ids(image_token)).sum())]
+    out["generate_kwargs"] = {k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in kwargs.items()}
+    out["effective_generation"] = effective_generation(model_dir, out["generate_kwargs"])
+    return out
+
+
+def inspect(job_path: str, row: str | None = None) -> int:
+    from .adapters import load_adapter
+    from .data import load_images, read_rows
+    from .run import Sample, adapter_spec
+
+    job = json.loads(Path(job_path).read_text())
+    rows = read_rows(job["data"])
+    chosen = rows[0] if row is None else next((r for r in rows if r.index == str(row)), None)
+    if chosen is None:
+        print(MARK + json.dumps({"error": f"no row with index {row!r} in {job['bench']}"}), flush=True)
+        return 2
+    spec = adapter_spec(job)
+    with no_weights():
+        adapter = load_adapter(job["adapter"], job["model_dir"], spec, "cpu")
+    rec = adapter.model
+    sample = Sample(chosen.index, chosen.question, load_images(chosen), chosen.extra)
+    adapter.generate([sample])
+    out = {"model": job["model_name"], "bench": job["bench"], "reference": job["model"].get("reference", ""),
+           **describe(rec.calls[-1], adapter, job["model_dir"], sample)}
+    print(MARK + json.dumps(out, default=str), flush=True)
+    return 0
