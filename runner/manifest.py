@@ -69,9 +69,9 @@ class Generation(_Strict):
     use_cache: Optional[bool] = None
 
     def kwargs(self) -> dict:
-        """The arguments as listed in the manifest (max_new_tokens and do_sample always)."""
-        return {"max_new_tokens": self.max_new_tokens, "do_sample": self.do_sample,
-                **self.model_dump(exclude_unset=True)}
+        """The arguments as listed in the manifest (max_new_tokens always): a wrapper that passes no do_sample
+        leaves it to the checkpoint's generation_config, and so does vlmrun."""
+        return {"max_new_tokens": self.max_new_tokens, **self.model_dump(exclude_unset=True)}
 
 
 class Prompt(_Strict):

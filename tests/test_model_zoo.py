@@ -101,9 +101,9 @@ def test_internvl_sizes_share_the_tiling_rule():
 def test_idefics_prompt_list():
     for n in ("idefics-9b-instruct", "idefics-80b-instruct"):
         img = object()
-        assert idefics.build_prompt("Is it?", img, _spec(n, "MME")) == [
+        assert idefics.build_prompt("Is it?", [img], _spec(n, "MME")) == [
             "Users:", img, "Is it?", "<end_of_utterance>", "\nAssistant: "]
-        mcq = idefics.build_prompt("Which animal?", img, _spec(n, "MMStar"), MCQ_ROW)
+        mcq = idefics.build_prompt("Which animal?", [img], _spec(n, "MMStar"), MCQ_ROW)
         assert mcq[2].startswith("Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\n")
 
 

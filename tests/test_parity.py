@@ -32,7 +32,7 @@ RESULTS: dict[str, dict] = {}
 def images(docker_client):
     cat = Catalogue()
     return {f: ensure_image(docker_client, cat, f, "cpu", log=lambda *_: None).tag
-            for f in ("transformers-latest", "transformers-4.37")}
+            for f in ("transformers-latest", "transformers-4.37", "transformers-4.33", "transformers-4.40")}
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,20 @@ def test_internvl2_inputs_are_vlmevalkits(images, work):
            "model_dir": host.make_model(image, work, "internvl", "internvl_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("internvl2-2b", host.run_oracle(image, work, cfg, "internvl2-2b"))
+
+
+IDEFICS = {"idefics-9b-instruct": ("IDEFICS", "transformers-4.33", "idefics"),
+           "idefics2-8b": ("IDEFICS2", "transformers-4.40", "idefics2")}
+
+
+@pytest.mark.parametrize("model", sorted(IDEFICS))
+def test_idefics_inputs_are_vlmevalkits(images, work, model):
+    wrapper, family, recipe = IDEFICS[model]
+    image = images[family]
+    cfg = {"wrapper": wrapper, "adapter": recipe, "spec": _spec(model), "overrides": _overrides(model),
+           "wrapper_args": {}, "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
 
 
 def test_internvl_tiles_are_vlmevalkits_load_image(images, work):

@@ -35,6 +35,7 @@ def setup_vlmeval(site: str, stub: list[str]) -> None:
 
 class Recorder:
     """Stands in for the model: records the call and answers with one token (generate) or a text (chat)."""
+    device = "cpu"
 
     def __init__(self, model=None):
         self.calls, self.model = [], model

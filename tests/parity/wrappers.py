@@ -7,14 +7,15 @@ import copy
 import importlib
 
 
-def _cpu_loading(cls):
+def _cpu_loading(cls, attn: str = "sdpa"):
     """cls.from_pretrained without device_map and flash-attention (the weights and dtype stay as asked)."""
     orig = cls.from_pretrained.__func__
 
     def from_pretrained(c, path, *a, **kw):
         kw.pop("device_map", None)
-        if kw.get("attn_implementation") == "flash_attention_2":
-            kw["attn_implementation"] = "sdpa"
+        for key in ("attn_implementation", "_attn_implementation"):
+            if kw.get(key) == "flash_attention_2":
+                kw[key] = attn
         return orig(c, path, *a, **kw)
 
     cls.from_pretrained = classmethod(from_pretrained)
@@ -37,12 +38,16 @@ def build(cfg: dict):
         return _build_qwen(cfg)
     if kind == "InternVLChat":
         return _build_internvl(cfg)
+    if kind in ("IDEFICS", "IDEFICS2"):
+        return _build_idefics(cfg, kind)
     raise SystemExit(f"no parity wrapper for {kind}")
 
 
 def on_bench(adapter, spec):
+    """The benchmark's settings, as the worker would build the adapter for this job (the arguments the adapter
+    adds itself, e.g. IDEFICS's stop and banned tokens, stay)."""
     if hasattr(adapter, "gen"):
-        adapter.gen = importlib.import_module("vlmrun_worker.adapters.base").generation_kwargs(spec)
+        adapter.gen = {**adapter.gen, **importlib.import_module("vlmrun_worker.adapters.base").generation_kwargs(spec)}
 
 
 def _adapter(cfg):
@@ -62,6 +67,24 @@ def _build_qwen(cfg):
         _cpu_loading(getattr(transformers, name))
     _inputs_stay_on_cpu()
     wrapper = M.Qwen2VLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    if not cfg.get("generate"):
+        from oracle import Recorder
+
+        wrapper.model, adapter.model = Recorder(), Recorder()
+    return wrapper, adapter
+
+
+def _build_idefics(cfg, kind):
+    import transformers
+    from vlmeval.vlm import idefics as M
+
+    if kind == "IDEFICS":
+        _cpu_loading(transformers.IdeficsForVisionText2Text)
+    else:  # Idefics2 in transformers 4.40 has no sdpa
+        _cpu_loading(transformers.AutoModelForVision2Seq, attn="eager")
+    _inputs_stay_on_cpu()
+    wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     if not cfg.get("generate"):
         from oracle import Recorder
@@ -121,15 +144,18 @@ def compare(wrapper, adapter, struct, sample, name):
     adapter.model.calls.clear()
     if hasattr(wrapper, "tile_calls"):
         wrapper.tile_calls.clear()
-    wrapper.generate(message=struct, dataset=name)
-    adapter.generate([sample])
+    theirs = wrapper.generate(message=struct, dataset=name)
+    ours = adapter.generate([sample])[0]
     a, b = wrapper.model.calls[-1], adapter.model.calls[-1]
     if "question" in a:  # InternVL chat()
         return _compare_chat(wrapper, adapter, a, b, sample)
     import torch
 
-    ta = {k: v for k, v in a.items() if isinstance(v, torch.Tensor)}
-    tb = {k: v for k, v in b.items() if isinstance(v, torch.Tensor)}
+    # token_type_ids: only the tiny models' byte-level test tokenizer returns them (the real ones do not);
+    # the adapters drop them, VLMEvalKit passes them on
+    ta = {k: v for k, v in a.items() if isinstance(v, torch.Tensor) and k != "token_type_ids"}
+    tb = {k: v for k, v in b.items() if isinstance(v, torch.Tensor) and k != "token_type_ids"}
+    a = {k: v for k, v in a.items() if k != "token_type_ids"}
     ga = {k: v for k, v in a.items() if k not in ta}
     gb = {k: v for k, v in b.items() if k not in tb}
     tok = adapter.processor.tokenizer
@@ -138,10 +164,16 @@ def compare(wrapper, adapter, struct, sample, name):
         "prompt tokens": same(ta.get("input_ids"), tb.get("input_ids")),
         "attention mask": same(ta.get("attention_mask"), tb.get("attention_mask")),
         "image pixels": same(ta.get("pixel_values"), tb.get("pixel_values")),
-        "image grid": same(ta.get("image_grid_thw"), tb.get("image_grid_thw")),
         "generate kwargs": same(ga, gb),
         "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
+        "answer decoding": theirs == ours,
     }
+    if "image_grid_thw" in ta or "image_grid_thw" in tb:  # Qwen
+        checks["image grid"] = same(ta.get("image_grid_thw"), tb.get("image_grid_thw"))
+    if "image_attention_mask" in ta or "image_attention_mask" in tb:  # IDEFICS
+        checks["image attention mask"] = same(ta.get("image_attention_mask"), tb.get("image_attention_mask"))
+    if "pixel_attention_mask" in ta or "pixel_attention_mask" in tb:  # Idefics2
+        checks["pixel attention mask"] = same(ta.get("pixel_attention_mask"), tb.get("pixel_attention_mask"))
     return {"checks": checks,
             "prompt": tok.decode(tb["input_ids"][0]) if "input_ids" in tb else None,
             "image_tokens": [int(g.prod()) // 4 for g in grid] if grid is not None else [],

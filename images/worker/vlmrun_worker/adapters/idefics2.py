@@ -1,37 +1,76 @@
 """Idefics2 (e.g. HuggingFaceM4/idefics2-8b) through transformers' own classes.
 
-The prompt is the string VLMEvalKit's IDEFICS2 wrapper builds (vlmeval/vlm/idefics.py): 'User:', one
-'<image>' per image, the benchmark's default text stripped, a per-benchmark suffix, then
-'<end_of_utterance>\nAssistant:'. Suffixes: '\nGive a very brief answer.' for MME and the short-answer VQA
-sets, '\nAnswer yes or no.' for HallusionBench. MMBench and the pure multiple-choice sets (MMStar,
-SEEDBench_IMG, AI2D_TEST, ScienceQA) say 'Choices:' instead of 'Options:', ask for a letter, and end
-'Assistant: Answer:' (MMBench also moves the hint after the question). Greedy decoding, generated tokens
-as the answer.
+The prompt is the string VLMEvalKit's IDEFICS2 wrapper builds (vlmeval/vlm/idefics.py) from the benchmark's
+default message (VLMEvalKit gives IDEFICS2 no custom prompt): 'User:', '<image>' where each image is, each text
+stripped, a per-benchmark suffix, then '<end_of_utterance>\nAssistant:'. Suffixes: '\nGive a very brief
+answer.' for MME and the short-answer VQA sets, '\nAnswer yes or no.' for HallusionBench. MMBench and the pure
+multiple-choice sets (MMStar, SEEDBench_IMG, AI2D_TEST, ScienceQA) say 'Choices:' instead of 'Options:', ask
+for a letter, and end 'Assistant: Answer:' (MMBench also moves the hint after the question). MMMU has its own
+layout: 'User: Question: ' and '<image k>:<image>\n' per image, then the interleaved message with ' <image k> '
+where each image is. generate() gets only the manifest's arguments (VLMEvalKit: max_new_tokens=1024); the
+answer is the generated tokens, decoded and stripped.
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, generation_kwargs, with_suffix
+from .base import MMMU_DATASETS, PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs, with_suffix
 
+# MME-mini is vlmrun's MME sample: it takes MME's prompt
 BRIEF = {"MME", "MME-mini", "MMVet", "OCRVQA_TEST", "OCRVQA_TESTCORE", "TextVQA_VAL", "ChartQA_TEST", "DocVQA_VAL",
          "DocVQA_TEST", "InfoVQA_VAL", "InfoVQA_TEST"}
 PURE_MCQ = {"MMStar", "SEEDBench_IMG", "AI2D_TEST", "ScienceQA_VAL", "ScienceQA_TEST"}
+MMBENCH = {"MMBench_DEV_EN", "MMBench_DEV_EN_V11", "MMBench_TEST_EN", "MMBench_TEST_EN_V11", "MMBench_DEV_CN",
+           "MMBench_DEV_CN_V11", "MMBench_TEST_CN", "MMBench_TEST_CN_V11", "MMBench", "MMBench_V11", "MMBench_CN",
+           "MMBench_CN_V11"}
 SELECT = "Please select the correct answer from the options above."
 
 
-def build_prompt(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> str:
-    bench = spec.get("bench", "")
-    text = dataset_prompt(question, extra or {}, spec).strip()
-    images = "<image>" * n_images
-    mmbench = bench.startswith("MMBench")
-    if spec.get("bench_type") == "mcq" and (mmbench or bench in PURE_MCQ):
-        text = text.replace("\nOptions:", "\nChoices:").replace(SELECT, "Answer with a letter." if mmbench else "Answer with the letter.")
-        if mmbench and text.startswith("Hint:") and "\nQuestion:" in text and "\nChoices:" in text:
-            h, rest = text.split("\nQuestion:", 1)
-            q, choices = rest.split("\nChoices:", 1)
+def _replace(text: str, mapping: dict) -> str:
+    for k, v in mapping.items():
+        text = text.replace(k, v)
+    return text
+
+
+def _mmbench_text(text: str) -> str:
+    text = _replace(text.strip(), {"\nOptions:": "\nChoices:", SELECT: "Answer with a letter."})
+    if text.startswith("Hint:") and text.count("\nQuestion:") == 1:  # the hint goes after the question
+        h, rest = text.split("\nQuestion:")
+        if rest.count("\nChoices:") == 1:
+            q, choices = rest.split("\nChoices:")
             text = "Question:" + q + "\n" + h + "\nChoices:" + choices
-        return f"User:{images}{with_suffix(text, spec)}<end_of_utterance>\nAssistant: Answer:"
+    return text
+
+
+def build(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> tuple[str, list[int]]:
+    """(prompt, the row's images in the order the prompt takes them)."""
+    bench = spec.get("bench", "")
+    msg = dataset_message(question, extra or {}, spec, n_images)
+    if isinstance(msg[-1], str):
+        msg[-1] = with_suffix(msg[-1], spec)
+    order = [m[1] for m in msg if isinstance(m, tuple)]
+    if bench in MMMU_DATASETS:
+        mapping = {"Question:": "", SELECT: "Answer with the letter.", "\nOptions:": "\nChoices:"}
+        prompt = "User: Question: " + "".join(f"<image {k + 1}>:<image>\n" for k in range(len(order)))
+        k = 0
+        for m in msg:
+            if isinstance(m, tuple):
+                k += 1
+                prompt += f" <image {k}> "
+            else:
+                prompt += _replace(m.strip(), mapping).strip()
+        prompt += "<end_of_utterance>\nAssistant:"
+        return prompt + (" Answer:" if "A." in prompt and "B." in prompt else ""), order
+    if bench in MMBENCH or bench in PURE_MCQ:
+        mapping = {"\nOptions:": "\nChoices:", SELECT: "Answer with the letter."}
+        text = "".join("<image>" if isinstance(m, tuple) else
+                       (_mmbench_text(m) if bench in MMBENCH else _replace(m.strip(), mapping)) for m in msg)
+        return f"User:{text}<end_of_utterance>\nAssistant: Answer:", order
+    text = "".join("<image>" if isinstance(m, tuple) else m.strip() for m in msg)
     suffix = "\nGive a very brief answer." if bench in BRIEF else "\nAnswer yes or no." if bench == "HallusionBench" else ""
-    return f"User:{images}{with_suffix(text, spec)}{suffix}<end_of_utterance>\nAssistant:"
+    return f"User:{text}{suffix}<end_of_utterance>\nAssistant:", order
+
+
+def build_prompt(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> str:
+    return build(question, spec, extra, n_images)[0]
 
 
 class Adapter:
@@ -45,13 +84,13 @@ class Adapter:
         self.model = Idefics2ForConditionalGeneration.from_pretrained(
             model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
         self.model.to(device).eval()
-        self.gen = generation_kwargs(spec)
-        self.gen["eos_token_id"] = self.processor.tokenizer.convert_tokens_to_ids("<end_of_utterance>")
+        self.gen = generation_kwargs(spec)  # stops where the checkpoint's generation_config says, as in VLMEvalKit
 
     def prepare(self, samples):
         proc = self.processors.get()
-        texts = [build_prompt(s.question, self.spec, s.extra, len(s.images)) for s in samples]
-        inputs = proc(text=texts, images=[s.images for s in samples], padding=True, return_tensors="pt")
+        built = [build(s.question, self.spec, s.extra, len(s.images)) for s in samples]
+        inputs = proc(text=[p for p, _ in built], images=[[s.images[k] for k in order] for s, (_, order) in zip(samples, built)],
+                      padding=True, return_tensors="pt")
         inputs.pop("token_type_ids", None)  # the byte-level test tokenizer returns them; the model takes none
         return inputs
 

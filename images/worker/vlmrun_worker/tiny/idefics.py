@@ -28,6 +28,10 @@ def make(out_dir):
     )
     torch.manual_seed(0)
     IdeficsForVisionText2Text(cfg).save_pretrained(out_dir)
-    proc = IdeficsProcessor(IdeficsImageProcessor(image_size=image_size), tok, image_size=image_size)
+    # the published checkpoints' normalisation (OpenAI CLIP's mean/std); without them the 4.33 image processor
+    # normalises with None and every pixel becomes NaN
+    clip_mean, clip_std = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+    proc = IdeficsProcessor(IdeficsImageProcessor(image_size=image_size, image_mean=clip_mean, image_std=clip_std),
+                            tok, image_size=image_size)
     proc.save_pretrained(out_dir)
     assert version_tuple() < (4, 50), "IDEFICS (v1) tiny recipe targets the transformers-4.33 family"
