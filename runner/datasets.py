@@ -45,6 +45,14 @@ def read_tsv(path: Path) -> list[dict]:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
+def bench_rows(path: Path) -> list[dict]:
+    """The rows a job predicts: VLMEvalKit skips rows without an image (ImageBaseDataset, skip_noimg), and so
+    does the worker; a row whose image cell is empty or a missing-value marker gets no prediction."""
+    from pandas._libs.parsers import STR_NA_VALUES  # pandas.read_csv's missing-value markers
+
+    return [r for r in read_tsv(path) if "image" not in r or (r["image"] or "") not in STR_NA_VALUES | {""}]
+
+
 def write_tsv(rows: list[dict], path: Path, columns: list[str]) -> None:
     """Write a TSV atomically (VLMEvalKit's files are plain tab-separated text, no quoting)."""
     lines = ["\t".join(columns)]

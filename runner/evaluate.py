@@ -24,7 +24,7 @@ from .backends.local import local_python
 from .backends.request import OUT_MOUNT
 from .container import (JOB_FILE, docker_job_request, docker_tiny_request, hand_over, local_job_request,
                         worker_hash, write_job_file)
-from .datasets import bench_file, read_tsv
+from .datasets import bench_file, bench_rows
 from .errors import VlmrunError
 from .images import ImageResult, ensure_image
 from .manifest import Catalogue
@@ -138,7 +138,7 @@ class Evaluator:
         results = [JobResult(j) for j in jobs]
         # Check every job's data up front: a missing file is the user's to fix before anything runs.
         data = {j.bench.name: bench_file(j.bench) for j in jobs}
-        rows_by_bench = {name: read_tsv(path) for name, path in data.items()}
+        rows_by_bench = {name: bench_rows(path) for name, path in data.items()}
         # Prerequisites before anything starts: missing weights or an engine that is not there fail the
         # command at once, not each job after minutes of image builds.
         to_run = [j for j in jobs if self.mode != "eval" and missing(self._rows(j, rows_by_bench), j.run_dir / "shards")]

@@ -75,3 +75,13 @@ def test_data_file_md5_is_checked(tmp_path, monkeypatch):
     (tmp_path / "MME.tsv").write_text("index\timage\n")
     with pytest.raises(VlmrunError, match="has md5 .* expects b36b43c3f09801f5d368627fb92187c3: .* it was not used"):
         bench_file(cat.benchmark("MME"))
+
+
+def test_host_and_worker_skip_the_same_rows_without_an_image(tmp_path):
+    """VLMEvalKit drops rows whose image is a missing value; the host must not wait for their predictions."""
+    from vlmrun.datasets import bench_rows
+
+    p = tmp_path / "x.tsv"
+    big = "A" * 80
+    p.write_text("index\timage\tquestion\n1\t" + big + "\tq1\n2\t\tq2\n3\tNA\tq3\n4\t1\tq4\n5\tNone\tq5\n")
+    assert [r["index"] for r in bench_rows(p)] == [r.index for r in read_rows(str(p))] == ["1", "4"]
