@@ -56,7 +56,26 @@ def eval_cmd(
     nproc: Optional[int] = typer.Option(None, "--nproc", help="torchrun ranks per job (default: one per GPU, 1 on CPU)"),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="all | N | 0,1 (device ids); leave out to run on CPU"),
     mode: str = typer.Option("all", "--mode", help="all | infer | eval"),
-    backend: str = typer.Option("docker", "--backend", help="docker | local (no container)"),
+    backend: str = typer.Option("docker", "--backend", help="docker | local (no container) | slurm (job array) | "
+                                "k8s (Indexed Jobs)"),
+    shards: int = typer.Option(1, "--shards", help="split each benchmark into N shards that run at once (clusters)"),
+    partition: Optional[str] = typer.Option(None, "--partition", help="slurm: partition"),
+    account: Optional[str] = typer.Option(None, "--account", help="slurm: account"),
+    time_limit: Optional[str] = typer.Option(None, "--time", help="slurm: time limit per task, e.g. 04:00:00"),
+    gpus_per_task: Optional[int] = typer.Option(None, "--gpus-per-task", help="slurm: GPUs per array task"),
+    qos: Optional[str] = typer.Option(None, "--qos", help="slurm: quality of service"),
+    array_parallelism: Optional[int] = typer.Option(None, "--array-parallelism", help="slurm: tasks running at once"),
+    runtime: Optional[str] = typer.Option(None, "--runtime", help="slurm: docker | podman | enroot | apptainer "
+                                          "(enroot/apptainer: rendered with --dry-run)"),
+    image_store: Optional[str] = typer.Option(None, "--image-store", help="slurm: shared folder the image is "
+                                              "exported to once, for nodes that do not have it"),
+    wait: Optional[bool] = typer.Option(None, "--wait/--no-wait", help="slurm, k8s: follow the tasks to the end "
+                                        "(default), or submit and return (a dependent job then scores)"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", help="k8s: namespace"),
+    pvc: Optional[str] = typer.Option(None, "--pvc", help="k8s: PersistentVolumeClaim holding data, weights and results"),
+    registry: Optional[str] = typer.Option(None, "--registry", help="k8s, slurm: registry the image is pushed to"),
+    backend_opt: List[str] = typer.Option([], "--backend-opt", "-o", help="any option of the backend as KEY=VALUE "
+                                          "(the config file takes the same keys)"),
     engine: str = typer.Option("hf", "--engine", help="hf (transformers, torchrun data parallel) | vllm (GPU only)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="override the model's batch size"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N rows of each benchmark"),
@@ -67,7 +86,7 @@ def eval_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
 ):
     """Run MODELS on the benchmarks, each in its own container, and print one merged report."""
-    from .backends.request import parse_gpus
+    from .gpus import parse_gpus
     from .evaluate import Evaluator
     from .plan import make_plan
     from .report import print_tables, runs_table, score_tables, write_report
@@ -75,10 +94,16 @@ def eval_cmd(
     cat = _catalogue()
     jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
                      batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch)
+    opts = _backend_cli_options(backend, dict(
+        partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task, qos=qos,
+        array_parallelism=array_parallelism, runtime=runtime, image_store=image_store, wait=wait,
+        namespace=namespace, pvc=pvc, registry=registry), backend_opt)
+    ev = Evaluator(cat, backend=backend, mode=mode, scoring_name=scoring, console=console, verbose=verbose,
+                   shards=shards, backend_options=opts,
+                   context={"work_dir": str(work_dir.resolve()), "command": _rerun_command()})
     if dry_run:
-        _print_dry_run(cat, jobs)
+        _print_dry_run(cat, jobs, ev)
         return
-    ev = Evaluator(cat, backend=backend, mode=mode, scoring_name=scoring, console=console, verbose=verbose)
     try:
         results = ev.run(jobs)
     except KeyboardInterrupt:
@@ -87,6 +112,9 @@ def eval_cmd(
         raise typer.Exit(130) from None
     from .report import collect
 
+    submitted = [r for r in results if r.status == "submitted"]
+    if submitted:  # --no-wait: the cluster runs them; a dependent job merges and scores them
+        console.print(f"{len(submitted)} job(s) submitted; `vlmrun status {work_dir}` follows them", highlight=False)
     names = {(r.job.model.name, r.job.bench.name) for r in results if r.status == "ok"}
     records = [rec for rec in collect(work_dir) if (rec["model"]["name"], rec["benchmark"]["name"]) in names]
     tables = score_tables(records, cat)
@@ -94,22 +122,50 @@ def eval_cmd(
     print_tables(console, tables, runs)
     written = write_report(work_dir, tables, runs, records=records, cat=cat)
     console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
-    failed = [r for r in results if r.status != "ok"]
+    failed = [r for r in results if r.status not in ("ok", "submitted")]
     for r in failed:
         console.print(f"[red]failed[/red] {r.job.name}: {r.error}", markup=True, highlight=False)
     if failed:
         raise typer.Exit(1)
 
 
-def _print_dry_run(cat, jobs):
-    from .container import docker_job_request
+def _backend_cli_options(backend: str, given: dict, pairs: List[str] = ()) -> dict:
+    """The backend options given on the command line (named flags and -o KEY=VALUE); one that the backend does
+    not take is an error."""
+    from .config import declared_options, parse_pair
 
+    declared = declared_options(backend)
+    for pair in pairs:
+        key, value = parse_pair(pair, declared, backend)
+        given[key] = value
+    extra = [k for k, v in given.items() if v is not None and k not in declared]
+    if extra:
+        flags = ", ".join("--" + ("time" if k == "time" else k.replace("_", "-")) for k in extra)
+        raise VlmrunError(f"{flags}: not an option of --backend {backend} (it takes: "
+                          f"{', '.join('--' + k.replace('_', '-') for k in declared) or 'none'})")
+    return {k: v for k, v in given.items() if k in declared}
+
+
+def _rerun_command() -> list[str]:
+    """This command line, to run again with --mode eval (a cluster's dependent scoring job)."""
+    return [sys.executable, "-m", "vlmrun.cli", *sys.argv[1:]]
+
+
+def _print_dry_run(cat, jobs, ev):
+    """The plan, then the whole submission as the backend would make it (command lines, sbatch script, YAML)."""
+    from .backends.base import Task
+
+    items = []
     for j in jobs:
         console.print(f"[bold]{j.name}[/bold]: family {j.family} ({j.flavour}), nproc {j.nproc}, "
-                      f"batch {j.batch_size}, run dir {j.run_dir}")
-        req, _ = docker_job_request(j, f"vlmrun/{j.family}:{j.flavour}-<hash>", Path(f"<data>/{j.bench.file}"),
-                                    Path("<model dir>"))
-        console.print("  " + req.docker_cli(), markup=False, highlight=False)
+                      f"batch {j.batch_size}, shards {ev.shards}, run dir {j.run_dir}")
+        env = ev.backend.environment(cat, j, _log, build=False)
+        for k in range(ev.shards):
+            items.append(ev.backend.job_request(Task(j, k, ev.shards), env, Path(f"<data>/{j.bench.file}"),
+                                                Path(f"<model dir of {j.model.name}>"))[0])
+    rendered = ev.backend.render([(Task(j, k, ev.shards), req) for (j, k), req in
+                                  zip([(j, k) for j in jobs for k in range(ev.shards)], items)])
+    print(rendered)  # as is: a script or YAML must not be wrapped to the terminal width
 
 
 @app.command("inspect")
@@ -139,6 +195,18 @@ def inspect_cmd(
         else:
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
             console.print(f"[bold]{key}[/bold]: {shown}", highlight=False)
+
+
+@app.command("status")
+def status_cmd(work_dir: Path = typer.Argument(..., help="the --work-dir of an eval")):
+    """Every job of a work dir: queued, running (rows done), finished, failed (with its log's last line)."""
+    from .status import job_status
+
+    rows = job_status(work_dir.resolve())
+    if not rows:
+        console.print(f"{work_dir}: no jobs found", highlight=False)
+        return
+    _print_table(f"jobs in {work_dir}", list(rows[0]), [list(r.values()) for r in rows])
 
 
 @app.command("report")

@@ -11,7 +11,10 @@ import uuid
 from pathlib import Path
 from typing import Optional
 
+from vlmrun_worker.job import JobFile
+
 from . import __version__
+from .backends.base import Task
 from .backends.local import LocalRequest, local_python
 from .backends.request import (DATA_MOUNT, MODEL_MOUNT, OFFLINE_ENV, OUT_MOUNT, WORKER_MOUNT, ContainerRequest,
                                GpuSpec, Mount)
@@ -65,25 +68,17 @@ def model_settings(job: Job) -> dict:
     return spec
 
 
-def job_payload(job: Job, data: str, model_dir: str, out_dir: str) -> dict:
-    """What the worker reads (job.json), with paths as the worker will see them."""
-    return {
-        "adapter": job.model.adapter,
-        "model_name": job.model.name,
-        "bench": job.bench.name,
-        "bench_type": job.bench.type,
-        "model_dir": model_dir,
-        "data": data,
-        "out_dir": out_dir,
-        "device": job.device,
-        "batch_size": job.batch_size,
-        "limit": job.limit,
-        "prefetch_workers": job.prefetch,
-        "model": model_settings(job),
-        "engine": job.engine,
+def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Optional[int] = 0, shards: int = 1,
+                shard_env: Optional[str] = None) -> dict:
+    """What the worker reads (job.json, the worker's JobFile), with paths as the worker will see them."""
+    return JobFile(
+        adapter=job.model.adapter, model_name=job.model.name, bench=job.bench.name, bench_type=job.bench.type,
+        model_dir=model_dir, data=data, out_dir=out_dir, device=job.device, batch_size=job.batch_size,
+        limit=job.limit, prefetch_workers=job.prefetch, model=model_settings(job), engine=job.engine,
         # vLLM: one process shards the model over every GPU it was given
-        "tensor_parallel_size": (job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,
-    }
+        tensor_parallel_size=(job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,
+        shards=shards, shard=shard, shard_env=shard_env,
+    ).to_dict()
 
 
 def torchrun_command(nproc, job_file: str, python: Optional[str] = None) -> list[str]:
@@ -107,14 +102,16 @@ def base_env(gpus: Optional[GpuSpec]) -> dict:
     return env
 
 
-def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Path) -> tuple[ContainerRequest, dict]:
-    """The container for one job, and the job file it reads."""
+def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Path,
+                       task: Optional[Task] = None) -> tuple[ContainerRequest, dict]:
+    """The container for one job (or one shard of it, `task`), and the job file it reads."""
+    task = task or Task(job)
     data_target = f"{DATA_MOUNT}/{data_file.name}"
-    payload = job_payload(job, data_target, MODEL_MOUNT, OUT_MOUNT)
+    payload = job_payload(job, data_target, MODEL_MOUNT, OUT_MOUNT, task.shard, task.shards)
     req = ContainerRequest(
         image=image_tag,
-        command=worker_command(job, f"{OUT_MOUNT}/{JOB_FILE}"),
-        name=container_name(job.model.name, job.bench.name),
+        command=worker_command(job, f"{OUT_MOUNT}/{task.job_file}"),
+        name=container_name(job.model.name, job.bench.name, *([f"s{task.shard}"] if task.shards > 1 else [])),
         user=container_user(),
         mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
                 Mount(str(data_file), data_target, read_only=True),
@@ -143,16 +140,17 @@ def docker_tiny_request(recipe: str, image_tag: str, out_dir: Path, model: str) 
     )
 
 
-def local_job_request(job: Job, data_file: Path, model_dir: Path) -> tuple[LocalRequest, dict]:
-    payload = job_payload(job, str(data_file), str(model_dir), str(job.run_dir))
+def local_job_request(job: Job, data_file: Path, model_dir: Path, task: Optional[Task] = None) -> tuple[LocalRequest, dict]:
+    task = task or Task(job)
+    payload = job_payload(job, str(data_file), str(model_dir), str(job.run_dir), task.shard, task.shards)
     env = {k: v for k, v in base_env(job.gpus).items() if k != "HOME"}
     env["PYTHONPATH"] = str(worker_dir()) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    return LocalRequest(command=worker_command(job, str(job.run_dir / JOB_FILE), python=local_python()),
+    return LocalRequest(command=worker_command(job, str(job.run_dir / task.job_file), python=local_python()),
                         env=env, cwd=str(job.run_dir)), payload
 
 
-def write_job_file(run_dir: Path, payload: dict) -> None:
+def write_job_file(run_dir: Path, payload: dict, name: str = JOB_FILE) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".{JOB_FILE}.tmp"
+    tmp = run_dir / f".{name}.tmp"
     tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, run_dir / JOB_FILE)
+    os.replace(tmp, run_dir / name)

@@ -1,6 +1,12 @@
-"""One evaluation: for every planned job, image -> container -> predictions -> score, then one report.
+"""One evaluation: every planned job goes image -> worker -> predictions -> score, then one report.
 
-A failing job is marked failed with its last log lines; the other jobs still run and report.
+Three phases, the same on every backend:
+1. stage: for each job with rows still to predict, its environment (the image), its model, one request per
+   shard and the job files they read;
+2. execute: the backend runs every request (docker, local: one after another, streaming; slurm, k8s: all
+   submitted, then followed), each log line feeding its job's progress bar;
+3. finish: each job's predictions are merged, its provenance written and it is scored.
+A failing job is marked failed with its last log lines (or its task's log file); the other jobs still run.
 """
 from __future__ import annotations
 
@@ -16,20 +22,19 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vlmrun_worker.events import parse as parse_event
 from vlmrun_worker.inspect_row import MARK as INSPECT_MARK
 
-from . import __version__, scoring
-from .backends.local import local_python
-from .backends.request import OUT_MOUNT
-from .container import (JOB_FILE, docker_job_request, docker_tiny_request, hand_over, local_job_request,
-                        worker_hash, write_job_file)
+from . import scoring
+from .backends.base import Backend, Environment, RunOutcome, Task, get_backend
+from .container import write_job_file
 from .datasets import bench_file, bench_rows
 from .errors import VlmrunError
-from .images import ImageResult, ensure_image
+from .images import ImageResult
 from .manifest import Catalogue
+from .monitor import JobMonitor
 from .plan import Job
 from .predictions import atomic_write, merge, missing, read_predictions, write_json, write_xlsx
+from .provenance import provenance_file, write_provenance
 from .weights import ensure_tiny, ensure_weights, hub_snapshot
 
 MODES = ("all", "infer", "eval")
@@ -43,139 +48,86 @@ def score_file(job: Job) -> Path:
     return job.run_dir / f"{job.model.name}_{job.bench.name}_score.csv"
 
 
-def provenance_file(job: Job) -> Path:
-    return job.run_dir / "provenance.json"
-
-
 @dataclass
 class JobResult:
     job: Job
-    status: str = "pending"  # ok | failed
+    status: str = "pending"  # ok | failed | submitted (a cluster run that was not followed to its end)
     error: Optional[str] = None
     scores: Optional[dict] = None
     times: dict = field(default_factory=dict)
     computed: int = 0  # samples inferred in this run
     image: Optional[ImageResult] = None
-
-
-class _JobMonitor:
-    """Turns the worker's event lines into one progress bar per job; keeps the log and timings."""
-
-    SLOWEST = ("infer_s", "data_wait_s", "prepare_s", "prefetch_workers")
-
-    def __init__(self, progress: Progress, task, log_path: Path, console: Console, verbose: bool):
-        self.progress, self.task, self.console, self.verbose = progress, task, console, verbose
-        self.log = open(log_path, "a", encoding="utf-8")
-        self.t0 = time.monotonic()
-        self.first_start: Optional[float] = None
-        self.load_s = 0.0
-        # the slowest rank's figures from its `finished` event: inference, of it the wait for data,
-        # preprocessing time (summed over its threads), and its prefetch threads
-        self.slowest = dict.fromkeys(self.SLOWEST, 0.0)
-        self.samples = 0
-        self.env: Optional[dict] = None
-        self.errors: list[str] = []
-
-    def __call__(self, line: str) -> None:
-        self.log.write(line + "\n")
-        ev = parse_event(line)
-        if ev is None:
-            if self.verbose:
-                self.progress.console.print(line, markup=False, highlight=False, style="dim")
-            return
-        kind = ev.get("event")
-        if kind == "start" and self.first_start is None:
-            self.first_start = time.monotonic() - self.t0
-            self.progress.update(self.task, status="loading model")
-        elif kind == "loaded":
-            self.load_s = max(self.load_s, float(ev.get("seconds", 0)))
-            self.progress.update(self.task, status="inference")
-        elif kind == "progress":
-            self.progress.advance(self.task, int(ev.get("n", 1)))
-        elif kind == "finished":
-            for k in self.SLOWEST:
-                self.slowest[k] = max(self.slowest[k], float(ev.get(k, 0)))
-            self.samples += int(ev.get("samples", 0))
-        elif kind == "env":
-            self.env = {k: v for k, v in ev.items() if k != "event"}
-        elif kind == "error":
-            self.errors.append(str(ev.get("message")))
-
-    def close(self):
-        self.log.close()
+    shards: int = 1
+    task_logs: list = field(default_factory=list)  # cluster tasks' own log files
+    started: Optional[datetime] = None
+    monitor: Optional[JobMonitor] = None
 
 
 class Evaluator:
     def __init__(self, cat: Catalogue, backend: str = "docker", mode: str = "all", scoring_name: str = "vlmevalkit",
-                 console: Optional[Console] = None, verbose: bool = False):
+                 console: Optional[Console] = None, verbose: bool = False, shards: int = 1,
+                 backend_options: Optional[dict] = None, context: Optional[dict] = None):
         if mode not in MODES:
             raise VlmrunError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
-        if backend not in ("docker", "local"):
-            raise VlmrunError(f"--backend {backend!r}: use docker or local")
-        self.cat, self.backend_name, self.mode, self.scoring = cat, backend, mode, scoring_name
+        if shards < 1:
+            raise VlmrunError("--shards must be at least 1")
+        self.cat, self.mode, self.scoring, self.shards = cat, mode, scoring_name, shards
         self.console = console or Console()
         self.verbose = verbose
-        self._backend = None
-        self._client = None
+        self.backend: Backend = get_backend(backend, backend_options, self.console, context)
 
-    # -- backends -------------------------------------------------------------------------------------
     @property
-    def backend(self):
-        if self._backend is None:
-            if self.backend_name == "docker":
-                from .backends.docker_backend import DockerBackend, connect
-
-                self._client = connect()
-                self._backend = DockerBackend(self._client)
-            else:
-                from .backends.local import LocalBackend
-
-                self._backend = LocalBackend()
-        return self._backend
+    def backend_name(self) -> str:
+        return self.backend.name
 
     # -- the flow ------------------------------------------------------------------------------------
     def run(self, jobs: list[Job]) -> list[JobResult]:
-        results = [JobResult(j) for j in jobs]
+        results = [JobResult(j, shards=self.shards) for j in jobs]
         # Check every job's data up front: a missing file is the user's to fix before anything runs.
         data = {j.bench.name: bench_file(j.bench) for j in jobs}
         rows_by_bench = {name: bench_rows(path) for name, path in data.items()}
+        rows = {r.job.name: self._rows(r.job, rows_by_bench) for r in results}
         # Prerequisites before anything starts: missing weights or an engine that is not there fail the
         # command at once, not each job after minutes of image builds.
-        to_run = [j for j in jobs if self.mode != "eval" and missing(self._rows(j, rows_by_bench), j.run_dir / "shards")]
+        to_run = [j for j in jobs if self.mode != "eval" and missing(rows[j.name], j.run_dir / "shards")]
         for j in to_run:
             if j.model.source.hub:
                 ensure_weights(j.model, log=self.console.print)
         if to_run:
-            _ = self.backend  # connects to the engine (docker); the local backend has nothing to check
-            gpu_jobs = [j for j in to_run if j.gpus]
-            if gpu_jobs and self.backend_name == "docker":
-                from .images import base_image_id
-
-                j = gpu_jobs[0]
-                fam = self.cat.family(j.family)
-                base_image_id(self._client, fam, j.flavour, make_missing=True, log=self.console.print)
-                self.backend.check_gpus(j.gpus, fam.flavours[j.flavour].base)
+            self.backend.check(to_run, log=self.console.print)
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:
-            tasks = {}
+            bars = {r.job.name: progress.add_task(f"{r.job.model.name} · {r.job.bench.name}",
+                                                  total=len(rows[r.job.name]), status="waiting") for r in results}
+            outcomes: dict[str, RunOutcome] = {}
+            if self.mode in ("all", "infer"):
+                staged = []
+                for r in results:
+                    try:
+                        staged += self._stage(r, rows[r.job.name], data[r.job.bench.name], progress, bars[r.job.name])
+                    except VlmrunError as e:
+                        self._fail(r, str(e), progress, bars[r.job.name])
+                if staged:
+                    by_job = {r.job.name: r for r in results}
+                    outcomes = self.backend.execute(staged, lambda task: by_job[task.job.name].monitor.following())
             for r in results:
-                rows = self._rows(r.job, rows_by_bench)
-                tasks[r.job.name] = progress.add_task(f"{r.job.model.name} · {r.job.bench.name}",
-                                                      total=len(rows), status="waiting")
-            for r in results:
-                task = tasks[r.job.name]
-                rows = self._rows(r.job, rows_by_bench)
+                if r.status == "failed":
+                    continue
+                bar = bars[r.job.name]
                 try:
                     if self.mode in ("all", "infer"):
-                        self._infer(r, rows, data[r.job.bench.name], progress, task)
-                    if self.mode in ("all", "eval"):
-                        self._score(r, rows)
-                    r.status = "ok"
-                    progress.update(task, status="[green]done")
+                        self._finish(r, rows[r.job.name], outcomes)
+                    if r.status != "submitted" and self.mode in ("all", "eval"):
+                        self._score(r, rows[r.job.name])
+                    if r.status != "submitted":
+                        r.status = "ok"
+                        progress.update(bar, status="[green]done")
                 except VlmrunError as e:
-                    r.status, r.error = "failed", str(e)
-                    progress.update(task, status="[red]failed")
+                    self._fail(r, str(e), progress, bar)
+                finally:
+                    if r.monitor is not None:
+                        r.monitor.close()
         return results
 
     @staticmethod
@@ -183,67 +135,77 @@ class Evaluator:
         rows = rows_by_bench[job.bench.name]
         return rows[: job.limit] if job.limit else rows
 
-    def _infer(self, r: JobResult, rows: list[dict], data_file: Path, progress: Progress, task) -> None:
+    @staticmethod
+    def _fail(r: JobResult, error: str, progress: Progress, bar) -> None:
+        r.status, r.error = "failed", error
+        progress.update(bar, status="[red]failed")
+
+    def _stage(self, r: JobResult, rows: list[dict], data_file: Path, progress: Progress, bar) -> list:
+        """The job's requests (one per shard) with their job files written; none when nothing is left to do."""
         job = r.job
         job.run_dir.mkdir(parents=True, exist_ok=True)
-        shard_dir = job.run_dir / "shards"
-        todo = missing(rows, shard_dir)
-        progress.update(task, completed=len(rows) - len(todo))
-        started = datetime.now(timezone.utc)
-        env = None
-        if todo:
-            env = self._run_worker(r, data_file, progress, task, len(todo))
+        todo = missing(rows, job.run_dir / "shards")
+        progress.update(bar, completed=len(rows) - len(todo))
+        r.started = datetime.now(timezone.utc)
+        if not todo:
+            return []
+        printer = lambda line: progress.console.print(line, markup=False, highlight=False, style="dim")  # noqa: E731
+        progress.update(bar, status="image")
         t = time.monotonic()
-        df = merge(rows, shard_dir)
+        env = self.backend.environment(self.cat, job, printer)
+        r.image = env.image
+        if env.image is not None:
+            r.times["image_s"] = round(time.monotonic() - t, 3)
+            r.times["image_built"] = env.image.built
+        model_dir = self._model_dir(r, env, lambda s: progress.update(bar, status=s))
+        (job.run_dir / "logs").mkdir(exist_ok=True)
+        items = []
+        for k in range(r.shards):
+            task = Task(job, k, r.shards)
+            req, payload = self.backend.job_request(task, env, data_file, model_dir)
+            write_job_file(job.run_dir, payload, task.job_file)
+            items.append((task, req))
+        self.backend.stage(job.run_dir)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        r.monitor = JobMonitor(progress, bar, job.run_dir / "logs" / f"{stamp}.log", self.console, self.verbose)
+        progress.update(bar, status="starting" if self.backend.streams else "submitted")
+        return items
+
+    def _finish(self, r: JobResult, rows: list[dict], outcomes: dict[str, RunOutcome]) -> None:
+        """After the run: the job's task outcomes checked, its predictions merged, its provenance written."""
+        job, mon = r.job, r.monitor
+        mine = [outcomes[Task(job, k, r.shards).name] for k in range(r.shards)
+                if Task(job, k, r.shards).name in outcomes]
+        env = None
+        if mon is not None:
+            r.computed = mon.samples
+            r.task_logs = [o.log_file for o in mine if o.log_file]
+            r.times.update(container_start_s=round(mon.first_start or 0.0, 3), load_s=round(mon.load_s, 3),
+                           container_s=round(max((o.seconds for o in mine), default=0.0), 3),
+                           **{k: round(v, 3) for k, v in mon.slowest.items() if k != "prefetch_workers"},
+                           prefetch_workers=int(mon.slowest["prefetch_workers"]))
+            env = mon.env
+            if any(o.submitted for o in mine):
+                r.status = "submitted"
+                return
+            bad = [o for o in mine if not o.ok]
+            if bad:
+                o = bad[0]
+                why = o.error or ("killed: out of memory" if o.oom_killed else f"exit code {o.exit_code}")
+                lines = [l for l in o.log_tail if l.strip() and not l.startswith("@@vlmrun")]
+                detail = mon.errors[-1] if mon.errors else " | ".join(lines[-3:])
+                where = f"; log: {o.log_file}" if o.log_file else ""
+                raise VlmrunError(f"worker failed ({why}): {detail}{where}".replace(": ;", ";"))
+        t = time.monotonic()
+        df = merge(rows, job.run_dir / "shards")
         left = int(df["prediction"].isna().sum())
         if left:
             raise VlmrunError(f"{left} of {len(rows)} predictions are still missing after the run; see {job.run_dir / 'logs'}")
         write_xlsx(df, predictions_file(job))
         r.times["merge_s"] = round(time.monotonic() - t, 3)
-        self._write_provenance(r, env, started)
+        write_provenance(r, self.backend_name, env, r.started or datetime.now(timezone.utc))
 
-    def _run_worker(self, r: JobResult, data_file: Path, progress: Progress, task, n_todo: int) -> Optional[dict]:
-        job = r.job
-        printer = lambda line: progress.console.print(line, markup=False, highlight=False, style="dim")  # noqa: E731
-        progress.update(task, status="image")
-        t = time.monotonic()
-        backend = self.backend
-        if self.backend_name == "docker":
-            r.image = ensure_image(self._client, self.cat, job.family, job.flavour, log=printer)
-            r.times["image_s"] = round(time.monotonic() - t, 3)
-            r.times["image_built"] = r.image.built
-            env_hash = r.image.spec.content_hash
-        else:
-            env_hash = "local"
-        model_dir = self._model_dir(r, env_hash, lambda s: progress.update(task, status=s))
-        if self.backend_name == "docker":
-            req, payload = docker_job_request(job, r.image.tag, data_file, model_dir)
-        else:
-            req, payload = local_job_request(job, data_file, model_dir)
-        write_job_file(job.run_dir, payload)
-        (job.run_dir / "logs").mkdir(exist_ok=True)
-        if self.backend_name == "docker":
-            hand_over(job.run_dir)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        monitor = _JobMonitor(progress, task, job.run_dir / "logs" / f"{stamp}.log", self.console, self.verbose)
-        progress.update(task, status="starting")
-        try:
-            outcome = backend.run(req, monitor)
-        finally:
-            monitor.close()
-        r.computed = monitor.samples
-        r.times.update(container_start_s=round(monitor.first_start or 0.0, 3), load_s=round(monitor.load_s, 3),
-                       container_s=round(outcome.seconds, 3),
-                       **{k: round(v, 3) for k, v in monitor.slowest.items() if k != "prefetch_workers"},
-                       prefetch_workers=int(monitor.slowest["prefetch_workers"]))
-        if not outcome.ok:
-            why = "killed: out of memory" if outcome.oom_killed else f"exit code {outcome.exit_code}"
-            lines = [l for l in outcome.log_tail if l.strip() and not l.startswith("@@vlmrun")]
-            detail = monitor.errors[-1] if monitor.errors else " | ".join(lines[-3:])
-            raise VlmrunError(f"worker failed ({why}): {detail}")
-        return monitor.env
-
-    def _model_dir(self, r: JobResult, env_hash: str, status=lambda s: None) -> Path:
+    def _model_dir(self, r: JobResult, env: Environment, status=lambda s: None) -> Path:
         model = r.job.model
         if not model.source.tiny:
             return hub_snapshot(model)
@@ -251,95 +213,39 @@ class Evaluator:
 
         def make(parent: Path, name: str) -> None:
             lines: list[str] = []
-            if self.backend_name == "docker":
-                (parent / name).mkdir(parents=True)
-                hand_over(parent / name)
-                req = docker_tiny_request(model.source.tiny, r.image.tag, parent / name, model.name)
-            else:
-                from .backends.local import LocalRequest, local_python
-                from .container import worker_dir
-
-                req = LocalRequest([local_python(), "-m", "vlmrun_worker", "make-tiny", model.source.tiny,
-                                    str(parent / name)], env={"PYTHONPATH": str(worker_dir())}, cwd=str(parent))
-            outcome = self.backend.run(req, lines.append)
+            outcome = self.backend.run_one(self.backend.tiny_request(model.source.tiny, env, parent / name, model.name),
+                                           lines.append)
             if not outcome.ok:
                 raise VlmrunError(f"making tiny model {model.name} failed (exit {outcome.exit_code}): "
                                   + " | ".join(l for l in lines if l.strip())[-300:])
 
-        path, seconds = ensure_tiny(model, env_hash, make)
+        path, seconds = ensure_tiny(model, env.content_hash, make)
         r.times["tiny_model_s"] = round(seconds, 3)
         return path
 
     def inspect(self, job: Job, row: Optional[str]) -> dict:
         """What the model is given for one row (the worker's `inspect`: the adapter runs, the weights are not
-        loaded), in the job's image, from a job file in <run dir>/inspect."""
+        loaded), in the job's environment, from a job file in <run dir>/inspect."""
         job = dataclasses.replace(job, run_dir=job.run_dir / "inspect")
         job.run_dir.mkdir(parents=True, exist_ok=True)
         data_file = bench_file(job.bench)
         if job.model.source.hub:
             ensure_weights(job.model, log=self.console.print)
         r = JobResult(job)
-        backend = self.backend
-        argv = ["inspect", "JOB"] + ([str(row)] if row is not None else [])
-        if self.backend_name == "docker":
-            r.image = ensure_image(self._client, self.cat, job.family, job.flavour, log=self.console.print)
-            model_dir = self._model_dir(r, r.image.spec.content_hash)
-            req, payload = docker_job_request(job, r.image.tag, data_file, model_dir)
-            req = dataclasses.replace(req, command=["python", "-m", "vlmrun_worker",
-                                                    *[f"{OUT_MOUNT}/{JOB_FILE}" if a == "JOB" else a for a in argv]])
-        else:
-            model_dir = self._model_dir(r, "local")
-            req, payload = local_job_request(job, data_file, model_dir)
-            req = dataclasses.replace(req, command=[local_python(), "-m", "vlmrun_worker",
-                                                    *[str(job.run_dir / JOB_FILE) if a == "JOB" else a for a in argv]])
-        write_job_file(job.run_dir, payload)
-        if self.backend_name == "docker":
-            hand_over(job.run_dir)
+        env = self.backend.environment(self.cat, job, self.console.print)
+        model_dir = self._model_dir(r, env)
+        task = Task(job)
+        req, payload = self.backend.job_request(task, env, data_file, model_dir)
+        write_job_file(job.run_dir, payload, task.job_file)
+        self.backend.stage(job.run_dir)
+        req = self.backend.worker_call(task, req, ["inspect", "{job_file}"] + ([str(row)] if row is not None else []))
         lines: list[str] = []
-        outcome = backend.run(req, lines.append)
+        outcome = self.backend.run_one(req, lines.append)
         found = [json.loads(l[len(INSPECT_MARK):]) for l in lines if l.startswith(INSPECT_MARK)]
         if not found or "error" in found[-1]:
             detail = found[-1]["error"] if found else " | ".join(l for l in lines[-3:] if l.strip())
             raise VlmrunError(f"inspect {job.model.name} on {job.bench.name} failed (exit {outcome.exit_code}): {detail}")
         return found[-1]
-
-    def _write_provenance(self, r: JobResult, env: Optional[dict], started: datetime) -> None:
-        job = r.job
-        prev = {}
-        if provenance_file(job).is_file():
-            prev = json.loads(provenance_file(job).read_text())
-        img = r.image
-        record = {
-            "vlmrun_version": __version__,
-            "worker_sha256": worker_hash(),
-            "job": job.name,
-            "backend": self.backend_name,
-            "image": ({"tag": img.tag, "id": img.id, "family": img.spec.family, "flavour": img.spec.flavour,
-                       "lock_sha256": img.spec.lock_sha256, "base": img.spec.base, "base_id": img.spec.base_id,
-                       "built_now": img.built} if img else prev.get("image")),
-            "environment": self._environment(job, env, prev),
-            "model": {"name": job.model.name, "hub": job.model.source.hub, "revision": job.model.source.revision,
-                      "tiny_recipe": job.model.source.tiny, "adapter": job.model.adapter, "family": job.model.family,
-                      "dtype": job.model.dtype, "attn_implementation": job.model.attn_implementation,
-                      "processor": job.model.processor, "prompt": job.model.prompt.model_dump(),
-                      "generation": job.model.generation.kwargs(), "reference": job.model.reference},
-            "benchmark": {"name": job.bench.name, "scorer": job.bench.scorer, "type": job.bench.type, "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
-            "run": {"engine": job.engine, "nproc": job.nproc, "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
-                    "device": job.device, "batch_size": job.batch_size, "limit": job.limit,
-                    "started": started.isoformat(timespec="seconds"),
-                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "samples_computed": r.computed, "times": r.times},
-            "history": (prev.get("history", []) + ([prev["run"]] if prev.get("run") else []))[-20:],
-        }
-        write_json(record, provenance_file(job))
-
-    @staticmethod
-    def _environment(job: Job, env: Optional[dict], prev: dict) -> Optional[dict]:
-        """What the worker reported from inside the container (its environment.json holds pip freeze too)."""
-        path = job.run_dir / "environment.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-        return env if env is not None else prev.get("environment")
 
     def _score(self, r: JobResult, rows: list[dict]) -> None:
         job = r.job
@@ -363,7 +269,7 @@ class Evaluator:
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))
         r.times["score_s"] = round(time.monotonic() - t, 3)
         if not provenance_file(job).is_file():  # predictions made elsewhere: record what we know
-            self._write_provenance(r, None, datetime.now(timezone.utc))
+            write_provenance(r, self.backend_name, None, datetime.now(timezone.utc))
         prov = json.loads(provenance_file(job).read_text())
         prov["scores"] = {"scoring": self.scoring, **r.scores}
         prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]

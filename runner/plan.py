@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from .backends.request import GpuSpec
+from .gpus import GpuSpec
 from .errors import VlmrunError
 from .manifest import Benchmark, Catalogue, Model
 

@@ -18,6 +18,8 @@ command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 if [ $with_tests = 1 ]; then
   command -v chromium >/dev/null || need_pkgs+=(chromium)
   command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
+  command -v slurmctld >/dev/null || need_pkgs+=(slurm-wlm)
+  command -v munged >/dev/null || need_pkgs+=(munge)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
@@ -36,6 +38,10 @@ if ! docker info >/dev/null 2>&1; then
   fi
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { say "the Docker engine did not come up; see /tmp/vlmrun-dockerd.log"; exit 1; }
+fi
+
+if [ $with_tests = 1 ]; then
+  bash scripts/slurm-local.sh  # a one-node Slurm on this machine, for the slurm backend's end-to-end tests
 fi
 
 if [ ! -x .venv/bin/vlmrun ] || [ pyproject.toml -nt .venv/.installed ]; then

@@ -2,7 +2,7 @@
 The engine itself only runs where a GPU is; see the closing note of the issue for what is unverified there."""
 import pytest
 
-from vlmrun.backends.request import parse_gpus
+from vlmrun.gpus import parse_gpus
 from vlmrun.container import docker_job_request
 from vlmrun.errors import VlmrunError
 from vlmrun.manifest import Catalogue

@@ -1,31 +1,20 @@
-"""The docker backend: prerequisite checks with clear messages, one detached container per job,
+"""The docker backend: prerequisite checks with clear messages, one detached container per task,
 logs streamed line by line, and the container removed in `finally` (Ctrl-C included)."""
 from __future__ import annotations
 
 import os
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from pathlib import Path
+from typing import Callable
 
 from ..errors import VlmrunError
+from .base import Backend, Environment, RunOutcome, Task
 from .request import ContainerRequest
 
 GPU_DRIVER_ERROR = 'could not select device driver "" with capabilities: [[gpu]]'
 GPU_FIX = ("--gpus needs the NVIDIA Container Toolkit on this Docker engine: install nvidia-container-toolkit, "
            "run `sudo nvidia-ctk runtime configure --runtime=docker` and restart dockerd; or leave --gpus out to run on CPU")
-
-
-@dataclass
-class RunOutcome:
-    exit_code: int
-    oom_killed: bool = False
-    log_tail: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.oom_killed
 
 
 def connect():
@@ -56,11 +45,67 @@ def translate_api_error(e) -> VlmrunError:
     return VlmrunError(f"docker: {text.splitlines()[0][:300]}")
 
 
-class DockerBackend:
+class DockerBackend(Backend):
     name = "docker"
 
-    def __init__(self, client=None):
-        self.client = client or connect()
+    def __init__(self, options=None, console=None, context=None, client=None):
+        super().__init__(options, console, context)
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    def check(self, jobs, log) -> None:
+        _ = self.client  # the engine must answer before anything is built
+        gpu_jobs = [j for j in jobs if j.gpus]
+        if gpu_jobs:
+            from ..images import base_image_id
+            from ..manifest import Catalogue
+
+            j = gpu_jobs[0]
+            fam = Catalogue().family(j.family)
+            base_image_id(self.client, fam, j.flavour, make_missing=True, log=log)
+            self.check_gpus(j.gpus, fam.flavours[j.flavour].base)
+
+    def environment(self, cat, job, log, build: bool = True) -> Environment:
+        if not build:
+            return Environment(f"vlmrun/{job.family}:{job.flavour}-<hash>", "<hash>")
+        from ..images import ensure_image
+
+        img = ensure_image(self.client, cat, job.family, job.flavour, log=log)
+        return Environment(img.tag, img.spec.content_hash, img)
+
+    def tiny_request(self, recipe: str, env: Environment, out_dir: Path, model: str):
+        from ..container import docker_tiny_request, hand_over
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        hand_over(out_dir)
+        return docker_tiny_request(recipe, env.tag, out_dir, model)
+
+    def job_request(self, task: Task, env: Environment, data_file: Path, model_dir: Path):
+        from ..container import docker_job_request
+
+        return docker_job_request(task.job, env.tag, data_file, model_dir, task)
+
+    def stage(self, run_dir: Path) -> None:
+        from ..container import hand_over
+
+        hand_over(run_dir)
+
+    def worker_call(self, task: Task, request: ContainerRequest, args: list[str]) -> ContainerRequest:
+        import dataclasses
+
+        from .request import OUT_MOUNT
+
+        job_file = f"{OUT_MOUNT}/{task.job_file}"
+        return dataclasses.replace(request, command=["python", "-m", "vlmrun_worker",
+                                                     *[a.replace("{job_file}", job_file) for a in args]])
+
+    def render(self, items) -> str:
+        return "\n".join(req.docker_cli() for _, req in items)
 
     def check_gpus(self, gpus, image: str) -> None:
         """Fail fast, before any CUDA image is built, where the engine cannot hand GPUs to containers."""
@@ -77,7 +122,7 @@ class DockerBackend:
         except docker.errors.ContainerError as e:
             raise VlmrunError(f"GPU check container failed: {e}") from None
 
-    def run(self, req: ContainerRequest, on_line: Callable[[str], None], tail_lines: int = 40) -> RunOutcome:
+    def run_one(self, req: ContainerRequest, on_line: Callable[[str], None], tail_lines: int = 40) -> RunOutcome:
         import docker.errors
 
         tail: deque = deque(maxlen=tail_lines)

@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 IMAGE_REF_MAX_LEN = 64
 
 
+class DataError(ValueError):
+    """A benchmark file the worker can never read: retrying does not help (the worker exits 2)."""
+
+
 @dataclass
 class Row:
     index: str
@@ -66,7 +70,7 @@ def read_rows(path: str) -> list[Row]:
 
     df = pd.read_csv(path, sep="\t", dtype={"index": str})
     if not {"index", "question", "image"} <= set(df.columns):
-        raise ValueError(f"{path}: a benchmark TSV needs the columns index, question, image")
+        raise DataError(f"{path}: a benchmark TSV needs the columns index, question, image")
     df = df[~pd.isna(df["image"])]
     images = {str(i): str(im) for i, im in zip(df["index"], df["image"])}
     rows = []
@@ -76,7 +80,7 @@ def read_rows(path: str) -> list[Row]:
         if len(img) <= IMAGE_REF_MAX_LEN:
             target = images.get(img)
             if target is None or len(target) <= IMAGE_REF_MAX_LEN:
-                raise ValueError(f"{path}: row {index} refers to image of row {img!r}, which holds no image")
+                raise DataError(f"{path}: row {index} refers to image of row {img!r}, which holds no image")
             img = target
         rec.pop("image")
         image_path = rec.pop("image_path", None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from pathlib import Path
 
 MARK = "@@vlmrun-inspect "
 
@@ -110,21 +109,21 @@ def describe(call: dict, adapter, model_dir: str, sample) -> dict:
 def inspect(job_path: str, row: str | None = None) -> int:
     from .adapters import load_adapter
     from .data import load_images, read_rows
-    from .run import Sample, adapter_spec
+    from .job import JobFile
+    from .run import Sample
 
-    job = json.loads(Path(job_path).read_text())
-    rows = read_rows(job["data"])
+    job = JobFile.load(job_path)
+    rows = read_rows(job.data)
     chosen = rows[0] if row is None else next((r for r in rows if r.index == str(row)), None)
     if chosen is None:
-        print(MARK + json.dumps({"error": f"no row with index {row!r} in {job['bench']}"}), flush=True)
+        print(MARK + json.dumps({"error": f"no row with index {row!r} in {job.bench}"}), flush=True)
         return 2
-    spec = adapter_spec(job)
     with no_weights():
-        adapter = load_adapter(job["adapter"], job["model_dir"], spec, "cpu")
+        adapter = load_adapter(job.adapter, job.model_dir, job.adapter_spec(), "cpu")
     rec = adapter.model
     sample = Sample(chosen.index, chosen.question, load_images(chosen), chosen.extra)
     adapter.generate([sample])
-    out = {"model": job["model_name"], "bench": job["bench"], "reference": job["model"].get("reference", ""),
-           **describe(rec.calls[-1], adapter, job["model_dir"], sample)}
+    out = {"model": job.model_name, "bench": job.bench, "reference": job.model.get("reference", ""),
+           **describe(rec.calls[-1], adapter, job.model_dir, sample)}
     print(MARK + json.dumps(out, default=str), flush=True)
     return 0

@@ -10,10 +10,11 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .data import load_images, read_rows
+from .data import DataError, load_images, read_rows
 from .envinfo import environment
 from .events import emit
-from .shards import ShardWriter, my_share, read_records
+from .job import JobFile, JobFileError, shard_rows
+from .shards import ShardWriter, my_share, read_records, shard_file_name
 
 
 class Sample:
@@ -69,12 +70,6 @@ class Prefetch:
                     f.cancel()
 
 
-def adapter_spec(job: dict) -> dict:
-    """The settings an adapter gets: the model's (with the benchmark's overrides) and the benchmark's name/type."""
-    return {**job["model"], "tensor_parallel_size": job.get("tensor_parallel_size", 1),
-            "bench": job.get("bench", ""), "bench_type": job["bench_type"]}
-
-
 def default_workers(device: str, world: int) -> int:
     """On a GPU the preprocessing (resizing images to ~1M pixels for Qwen2-VL) can outrun one CPU thread;
     on the CPU the model itself needs the cores."""
@@ -84,14 +79,15 @@ def default_workers(device: str, world: int) -> int:
 
 
 def run(job_path: str) -> int:
-    job = json.loads(Path(job_path).read_text())
+    job = JobFile.load(job_path)
+    shard = job.shard_index()
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
 
     import torch
     import torch.distributed as dist
 
-    use_cuda = job.get("device") == "cuda"
+    use_cuda = job.device == "cuda"
     if use_cuda and not torch.cuda.is_available():
         emit("error", rank=rank, message="GPUs were requested but torch sees no CUDA device in the container")
         return 3
@@ -101,16 +97,18 @@ def run(job_path: str) -> int:
     if world > 1:
         dist.init_process_group("nccl" if use_cuda else "gloo")
 
-    out = Path(job["out_dir"])
+    out = Path(job.out_dir)
     pred_dir = out / "shards"
-    rows = read_rows(job["data"])
-    if job.get("limit"):
-        rows = rows[: job["limit"]]
+    rows = read_rows(job.data)
+    if job.limit:
+        rows = rows[: job.limit]
+    part = set(shard_rows([r.index for r in rows], shard, job.shards))
+    rows = [r for r in rows if r.index in part]
     done = set(read_records(pred_dir))
     share = set(my_share([r.index for r in rows], done, rank, world))
     mine = [r for r in rows if r.index in share]
-    emit("start", rank=rank, world=world, total=len(rows), already_done=len(done & {r.index for r in rows}),
-         todo=len(mine), device=device)
+    emit("start", rank=rank, world=world, shard=shard, shards=job.shards, total=len(rows),
+         already_done=len(done & {r.index for r in rows}), todo=len(mine), device=device)
 
     timings = {"load_s": 0.0, "infer_s": 0.0, "samples": 0, "data_wait_s": 0.0, "prepare_s": 0.0,
                "prefetch_workers": 0}
@@ -118,14 +116,14 @@ def run(job_path: str) -> int:
         from .adapters import load_adapter
 
         t0 = time.monotonic()
-        name = "vllm_chat" if job.get("engine") == "vllm" else job["adapter"]
-        adapter = load_adapter(name, job["model_dir"], adapter_spec(job), device)
+        name = "vllm_chat" if job.engine == "vllm" else job.adapter
+        adapter = load_adapter(name, job.model_dir, job.adapter_spec(), device)
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
-        workers = int(job.get("prefetch_workers") or default_workers(device, world))
-        feed = Prefetch(mine, int(job.get("batch_size", 1)), getattr(adapter, "prepare", None), workers)
-        with ShardWriter(pred_dir, rank) as writer:
+        workers = int(job.prefetch_workers or default_workers(device, world))
+        feed = Prefetch(mine, job.batch_size, getattr(adapter, "prepare", None), workers)
+        with ShardWriter(pred_dir, rank, shard, job.shards) as writer:
             for batch, prepared in feed:
                 preds = adapter.generate(batch, prepared)
                 for s, p in zip(batch, preds):
@@ -137,12 +135,13 @@ def run(job_path: str) -> int:
 
     if world > 1:
         dist.barrier()
-    report = {"rank": rank, "world": world, "device": device, **timings}
+    report = {"rank": rank, "world": world, "shard": shard, "shards": job.shards, "device": device, **timings}
     (out / "ranks").mkdir(parents=True, exist_ok=True)
-    tmp = out / "ranks" / f".rank{rank}.json.tmp"
+    name = shard_file_name(rank, shard, job.shards).replace(".jsonl", ".json")
+    tmp = out / "ranks" / f".{name}.tmp"
     tmp.write_text(json.dumps(report))
-    os.replace(tmp, out / "ranks" / f"rank{rank}.json")
-    if rank == 0:
+    os.replace(tmp, out / "ranks" / name)
+    if rank == 0 and shard == 0:
         env = environment()
         env["nproc"] = world
         env["device"] = device
@@ -160,9 +159,15 @@ def run(job_path: str) -> int:
     return 0
 
 
+BAD_INPUT = 2  # a job that can never run (bad job file or data): schedulers must not retry it
+
+
 def main_guarded(job_path: str) -> int:
     try:
         return run(job_path)
+    except (JobFileError, DataError) as e:
+        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
+        return BAD_INPUT
     except Exception as e:
         emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
         traceback.print_exc()

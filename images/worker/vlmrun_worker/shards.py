@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-SHARD_GLOB = "rank*.jsonl"
+SHARD_GLOB = "*.jsonl"  # rank{r}.jsonl, or shard{k}of{n}-rank{r}.jsonl where a job runs as several shards
 
 
 def read_records(pred_dir: Path) -> dict[str, dict]:
@@ -33,10 +33,15 @@ def my_share(indices: list[str], done: set[str], rank: int, world: int) -> list[
     return todo[rank::world]
 
 
+def shard_file_name(rank: int, shard: int = 0, shards: int = 1) -> str:
+    """One file per writer: shards of a job run at once (a cluster's array tasks), each with its ranks."""
+    return f"rank{rank}.jsonl" if shards == 1 else f"shard{shard}of{shards}-rank{rank}.jsonl"
+
+
 class ShardWriter:
-    def __init__(self, pred_dir: Path, rank: int):
+    def __init__(self, pred_dir: Path, rank: int, shard: int = 0, shards: int = 1):
         Path(pred_dir).mkdir(parents=True, exist_ok=True)
-        self.path = Path(pred_dir) / f"rank{rank}.jsonl"
+        self.path = Path(pred_dir) / shard_file_name(rank, shard, shards)
         self._f = open(self.path, "a+b")
         self._f.seek(0, os.SEEK_END)
         if self._f.tell() > 0:
