@@ -33,29 +33,6 @@ def setup_vlmeval(site: str, stub: list[str]) -> None:
     vlmeval_import.load_dataset_package(site)
 
 
-class Recorder:
-    """Stands in for the model: records the call and answers with one token (generate) or a text (chat)."""
-    device = "cpu"
-
-    def __init__(self, model=None):
-        self.calls, self.model = [], model
-
-    def generate(self, **kw):
-        import torch
-
-        self.calls.append(kw)
-        ids = kw["input_ids"]
-        return torch.cat([ids, ids[:, -1:]], dim=1)
-
-    def chat(self, tokenizer, pixel_values=None, question=None, generation_config=None, **kw):
-        self.calls.append({"pixel_values": pixel_values, "question": question,
-                           "generation_config": dict(generation_config), **kw})
-        return "recorded"
-
-    def batch_chat(self, tokenizer, pixel_values=None, questions=None, generation_config=None, num_patches_list=None, **kw):
-        raise AssertionError("the parity checks run batch 1")
-
-
 def same(a, b) -> bool:
     import torch
 

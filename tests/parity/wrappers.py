@@ -58,6 +58,14 @@ def _adapter(cfg):
     return adapter
 
 
+def _record_calls(cfg, wrapper, adapter):
+    """Both models replaced by a recorder of their generate()/chat() call, unless the check generates."""
+    if not cfg.get("generate"):
+        from vlmrun_worker.inspect_row import Recorder
+
+        wrapper.model, adapter.model = Recorder(), Recorder()
+
+
 def _build_qwen(cfg):
     import transformers
     from vlmeval.vlm.qwen2_vl import model as M
@@ -68,10 +76,7 @@ def _build_qwen(cfg):
     _inputs_stay_on_cpu()
     wrapper = M.Qwen2VLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
-    if not cfg.get("generate"):
-        from oracle import Recorder
-
-        wrapper.model, adapter.model = Recorder(), Recorder()
+    _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter
 
 
@@ -86,10 +91,7 @@ def _build_idefics(cfg, kind):
     _inputs_stay_on_cpu()
     wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
-    if not cfg.get("generate"):
-        from oracle import Recorder
-
-        wrapper.model, adapter.model = Recorder(), Recorder()
+    _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter
 
 
@@ -102,10 +104,7 @@ def _build_internvl(cfg):
     wrapper = M.InternVLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     wrapper.device = "cpu"
     adapter = _adapter(cfg)
-    if not cfg.get("generate"):
-        from oracle import Recorder
-
-        wrapper.model, adapter.model = Recorder(), Recorder()
+    _record_calls(cfg, wrapper, adapter)
     if cfg.get("tiles_recorded"):
         # This image has no torchvision (no CPU build of it matches the family's CPU torch), which
         # VLMEvalKit's load_image needs: record its arguments here; the tiles themselves are compared with

@@ -14,7 +14,9 @@ MARK = "@@vlmrun-inspect "
 
 
 class Recorder:
-    """Stands in for the model: records the call, answers with one token (generate) or '' (chat)."""
+    """Stands in for the model: records the call, answers with one token (generate) or '' (chat). The parity
+    suite uses it too, for VLMEvalKit's wrappers and vlmrun's adapters alike."""
+    device = "cpu"
 
     def __init__(self, *a, **kw):
         self.calls = []
