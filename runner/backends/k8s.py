@@ -204,6 +204,11 @@ class K8sBackend(Backend):
             def ignore_aliases(self, data):
                 return True
 
+        def text_block(dumper, s):  # a multi-line value (the job file) as a readable literal block
+            return dumper.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None)
+
+        NoAliases.add_representer(str, text_block)
+
         return head + yaml.dump_all(docs, Dumper=NoAliases, sort_keys=False, width=120)
 
     # -- applying and following (needs a cluster; unverified in CI) -----------------------------------
