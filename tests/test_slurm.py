@@ -63,7 +63,7 @@ def test_podman_enroot_and_apptainer_lines(tmp_path):
     podman = runtime_lines(req, "podman", "/shared/images", None, False)
     assert podman[0] == ("podman image exists vlmrun/transformers-latest:cpu-abc >/dev/null 2>&1 || podman load -i "
                          "/shared/images/vlmrun_transformers-latest_cpu-abc.tar")
-    assert podman[1].startswith("podman run --rm --name vlmrun-tiny-qwen2-vl-MME-mini-")
+    assert podman[1].startswith("podman run --ulimit=host --rm --name vlmrun-tiny-qwen2-vl-MME-mini-")
     enroot = runtime_lines(req, "enroot", "/shared/images", None, False)
     assert enroot[0].startswith("[ -f /shared/images/vlmrun_transformers-latest_cpu-abc.sqsh ] || enroot import")
     assert any(l.startswith("enroot start --rw --mount ") and " torchrun --standalone " in l for l in enroot)

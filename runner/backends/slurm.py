@@ -62,6 +62,8 @@ def runtime_lines(req: ContainerRequest, runtime: str, image_store: Optional[str
         cli = req.docker_cli().split(" ")
         cli[0] = runtime
         cli = [c for c in cli if not c.startswith("--gpus=")]
+        if runtime == "podman":  # the task's own limits: podman's default open-files limit can exceed its hard limit
+            cli.insert(2, "--ulimit=host")
         if gpus:  # the GPUs Slurm gave this task
             cli.insert(2, '--gpus="device=${CUDA_VISIBLE_DEVICES}"' if runtime == "docker"
                        else "--device=nvidia.com/gpu=all")
