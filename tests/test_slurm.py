@@ -187,3 +187,25 @@ def test_scancel_mid_run_then_resubmit_recomputes_no_finished_row(docker_work, t
     assert prov["run"]["samples_computed"] == 56 - len(before)
     print(f"\nscancel after {len(before)} of 56 rows; the resubmission computed {prov['run']['samples_computed']}, "
           f"0 finished rows again")
+
+
+@slurm
+@pytest.mark.docker
+def test_a_failing_task_names_its_log_and_the_other_job_still_reports(docker_work, tmp_path, project_copy):
+    import yaml
+
+    p = project_copy / "manifests" / "models" / "tiny-internvl.yaml"
+    data = yaml.safe_load(p.read_text())
+    data["processor"] = {"max_num": "many"}  # the worker fails inside the container
+    p.write_text(yaml.safe_dump(data))
+    work = tmp_path / "fail"
+    out = run_cli("eval", *MODELS, "--bench", "MME-mini", "--limit", "4", "--backend", "slurm", "--shards", "2",
+                  "--work-dir", str(work), env={"VLMRUN_HOME": str(project_copy)})
+    assert out.returncode == 1, out.stdout[-3000:]
+    log = str(work / ".slurm")
+    assert "failed tiny-internvl_MME-mini: worker failed (exit code 1): ValueError" in " ".join(out.stdout.split())
+    assert f"log:{log}/" in "".join(out.stdout.split())  # the task's own log file, named in the error
+    report = (work / "report.md").read_text()
+    assert "tiny-internvl" in report and ".slurm/" in report  # ... and in the report's runs table
+    status = run_cli("status", str(work))
+    assert status.stdout.count("failed") == 2 and status.stdout.count("finished") == 2, status.stdout
