@@ -185,7 +185,7 @@ def compare(wrapper, adapter, struct, sample, name):
 
 
 def _compare_chat(wrapper, adapter, a, b, sample):
-    from oracle import describe, same
+    from oracle import same
     from vlmrun_worker.adapters.internvl_chat import tiling
 
     ours_tiling = [{"max_num": n, "upscale": up} for n, up in tiling(adapter.spec, len(sample.images))]
