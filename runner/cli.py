@@ -229,6 +229,23 @@ def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier 
     console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
 
 
+@app.command("import")
+def import_cmd(predictions: Path = typer.Argument(..., help="a VLMEvalKit predictions file ({model}_{bench}.xlsx or .tsv)"),
+               model: str = typer.Option(..., "--model", "-m", help="the name it gets in the report"),
+               bench: str = typer.Option(..., "--bench", "-b", help="the benchmark it answers"),
+               work_dir: Path = typer.Option(Path("outputs"), "--work-dir", "-w", help="the work dir whose report it joins"),
+               scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)")):
+    """Put an existing VLMEvalKit predictions file into a work dir: checked against the benchmark, scored with
+    its scorer, recorded with where it came from, and shown in the merged report next to vlmrun's runs."""
+    from .importer import import_predictions
+
+    cat = _catalogue()
+    rec = import_predictions(predictions, model, cat.benchmark(bench), work_dir.resolve(), cat, scoring)
+    console.print(f"imported {predictions} as {model} on {bench} (sha256 {rec['imported']['sha256'][:12]}...)",
+                  highlight=False)
+    report_cmd(work_dir, "csv,md,xlsx,json,html")
+
+
 @app.command("score")
 def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path = typer.Option(..., "--predictions", "-p"),
               scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official"),
