@@ -254,12 +254,10 @@ def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path
     import json
 
     from . import scoring as sc
-    from .predictions import read_predictions
+    from .importer import read_file
 
     b = _catalogue().benchmark(bench)
-    if not predictions.is_file():
-        raise VlmrunError(f"predictions file {predictions} not found")
-    scores = sc.score(b.scorer, read_predictions(predictions), scoring)
+    scores = sc.score(b.scorer, read_file(predictions), scoring)  # a missing, corrupt or column-less file: one line
     if as_json:
         print(json.dumps(scores))
         return

@@ -65,3 +65,9 @@ def test_bad_imports_are_one_line(tmp_path, make, args, message):
     path = make(tmp_path)
     out = run_cli("import", str(path), "--model", "M", "--bench", "MME-mini", "--work-dir", str(tmp_path / "w"), *args)
     assert out.returncode != 0 and message in " ".join(out.stdout.split()) and "Traceback" not in out.stdout
+
+
+def test_score_of_a_corrupt_xlsx_is_one_line(tmp_path):
+    out = run_cli("score", "--bench", "MME-mini", "--predictions", str(_corrupt(tmp_path / "p.xlsx")))
+    assert out.returncode != 0 and "could not be read as a predictions .xlsx file (BadZipFile" in out.stdout
+    assert "Traceback" not in out.stdout
