@@ -94,7 +94,7 @@ class Evaluator:
             if j.model.source.hub:
                 ensure_weights(j.model, log=self.console.print)
         if to_run:
-            self.backend.check(to_run, log=self.console.print)
+            self.backend.check(self.cat, to_run, log=self.console.print)
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:
@@ -174,8 +174,8 @@ class Evaluator:
     def _finish(self, r: JobResult, rows: list[dict], outcomes: dict[str, RunOutcome]) -> None:
         """After the run: the job's task outcomes checked, its predictions merged, its provenance written."""
         job, mon = r.job, r.monitor
-        mine = [outcomes[Task(job, k, r.shards).name] for k in range(r.shards)
-                if Task(job, k, r.shards).name in outcomes]
+        names = [Task(job, k, r.shards).name for k in range(r.shards)]
+        mine = [outcomes[n] for n in names if n in outcomes]
         env = None
         if mon is not None:
             r.computed = mon.samples

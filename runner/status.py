@@ -50,16 +50,14 @@ def _last_line(path: str) -> str:
     return lines[-1][-160:] if lines else ""
 
 
-def _total_rows(job_dir: Path) -> int | None:
+def _total_rows(job_dir: Path, cat) -> int | None:
     """The rows the job predicts, from its job file (the benchmark's row count, or its --limit)."""
-    from .manifest import Catalogue
-
     files = sorted(job_dir.glob("job*.json"))
     if not files:
         return None
     job = json.loads(files[0].read_text())
     try:
-        rows = Catalogue().benchmark(job["bench"]).rows
+        rows = cat.benchmark(job["bench"]).rows
     except VlmrunError:
         rows = None
     return min(filter(None, (rows, job.get("limit")))) if (rows or job.get("limit")) else None
@@ -67,8 +65,11 @@ def _total_rows(job_dir: Path) -> int | None:
 
 def job_status(work_dir: Path) -> list[dict]:
     """One row per task (or per job, where it ran without a cluster)."""
+    from .manifest import Catalogue
+
     if not work_dir.is_dir():
         raise VlmrunError(f"{work_dir} is not a folder: give the --work-dir of an eval")
+    cat = Catalogue()
     tasks: dict[str, dict] = {}
     for sub in submissions(work_dir):
         states = {}
@@ -90,14 +91,14 @@ def job_status(work_dir: Path) -> list[dict]:
         done = len(read_records(run_dir / "shards"))
         word = STATE_WORDS.get(t["state"], "failed")
         detail = _last_line(t["log"]) if word in ("failed", "cancelled") else t["log"]
-        rows.append({"task": name, "state": word, "rows done": f"{done}/{_total_rows(run_dir) or '?'}",
+        rows.append({"task": name, "state": word, "rows done": f"{done}/{_total_rows(run_dir, cat) or '?'}",
                      "where": f"slurm {t['submission']}_{t['index']}", "log or last line": detail})
     for job_file in sorted(work_dir.glob("*/*/job*.json")):
         run_dir = job_file.parent
         if run_dir in seen_jobs:
             continue
         seen_jobs.add(run_dir)
-        done, total = len(read_records(run_dir / "shards")), _total_rows(run_dir)
+        done, total = len(read_records(run_dir / "shards")), _total_rows(run_dir, cat)
         finished = any(run_dir.glob("*_score.csv")) or (total is not None and done >= total)
         rows.append({"task": f"{run_dir.parent.name}_{run_dir.name}", "state": "finished" if finished else "partial",
                      "rows done": f"{done}/{total or '?'}", "where": "local run", "log or last line": ""})

@@ -63,7 +63,7 @@ def test_indexed_job_per_model_and_benchmark(tmp_path):
 def test_k8s_needs_a_registry_and_says_so():
     b = get_backend("k8s", {})
     with pytest.raises(VlmrunError, match=r"--backend k8s: give --registry"):
-        b.check([], print)
+        b.check(Catalogue(), [], print)
 
 
 def test_dry_run_prints_yaml_that_parses(tmp_path):

@@ -76,7 +76,7 @@ def test_render_only_runtimes_and_bad_options_are_one_line(tmp_path, monkeypatch
     with pytest.raises(VlmrunError, match=r"--runtime rkt: use one of docker, podman, enroot, apptainer"):
         get_backend("slurm", {"runtime": "rkt"})
     with pytest.raises(VlmrunError, match=r"--runtime enroot: vlmrun renders its scripts only"):
-        get_backend("slurm", {"runtime": "enroot"}).check([], print)
+        get_backend("slurm", {"runtime": "enroot"}).check(Catalogue(), [], print)
     cfg = tmp_path / "config.yaml"
     cfg.write_text("backends:\n  slurm:\n    partition: gpu\n    account: lab\n")
     monkeypatch.setenv("VLMRUN_CONFIG", str(cfg))

@@ -79,7 +79,7 @@ class Backend(ABC):
         # what the run is: work_dir, and command (the eval command line, for a cluster's dependent scoring job)
         self.context = dict(context or {})
 
-    def check(self, jobs: list, log: Log) -> None:
+    def check(self, cat, jobs: list, log: Log) -> None:
         """Prerequisites, before anything runs: fail at once with a one-line fix."""
 
     @abstractmethod
@@ -119,10 +119,6 @@ class Backend(ABC):
     @abstractmethod
     def render(self, items: list[tuple[Task, Any]]) -> str:
         """The whole submission as text, for --dry-run (command lines, an sbatch script, YAML)."""
-
-    def submission_record(self) -> Optional[dict]:
-        """What `vlmrun status` needs to find this submission again (cluster backends)."""
-        return None
 
 
 def backend_names() -> list[str]:

@@ -58,15 +58,14 @@ class DockerBackend(Backend):
             self._client = connect()
         return self._client
 
-    def check(self, jobs, log) -> None:
+    def check(self, cat, jobs, log) -> None:
         _ = self.client  # the engine must answer before anything is built
         gpu_jobs = [j for j in jobs if j.gpus]
         if gpu_jobs:
             from ..images import base_image_id
-            from ..manifest import Catalogue
 
             j = gpu_jobs[0]
-            fam = Catalogue().family(j.family)
+            fam = cat.family(j.family)
             base_image_id(self.client, fam, j.flavour, make_missing=True, log=log)
             self.check_gpus(j.gpus, fam.flavours[j.flavour].base)
 
@@ -106,6 +105,21 @@ class DockerBackend(Backend):
 
     def render(self, items) -> str:
         return "\n".join(req.docker_cli() for _, req in items)
+
+    def push(self, tag: str, registry: str, log) -> str:
+        """Push `tag` to `registry`; returns the pushed image by digest (registry/repo@sha256:...)."""
+        repo, _, t = f"{registry.rstrip('/')}/{tag}".rpartition(":")
+        img = self.client.images.get(tag)
+        img.tag(repo, t)
+        log(f"pushing {repo}:{t}")
+        for line in self.client.images.push(repo, tag=t, stream=True, decode=True):
+            if "error" in line:
+                raise VlmrunError(f"pushing {repo}:{t} failed: {line['error']}")
+        img.reload()
+        digests = [d for d in img.attrs.get("RepoDigests", []) if d.startswith(repo + "@")]
+        if not digests:
+            raise VlmrunError(f"{repo}:{t} was pushed but the registry reported no digest")
+        return digests[0]
 
     def check_gpus(self, gpus, image: str) -> None:
         """Fail fast, before any CUDA image is built, where the engine cannot hand GPUs to containers."""

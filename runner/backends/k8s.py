@@ -79,14 +79,14 @@ class K8sBackend(Backend):
         self.docker = DockerBackend(console=console)  # builds and pushes the image on this host
         self.stamp = datetime.now().strftime("%Y%m%d%H%M%S")
 
-    def check(self, jobs, log) -> None:
+    def check(self, cat, jobs, log) -> None:
         if not self.options["registry"]:
             raise VlmrunError("--backend k8s: give --registry (the cluster pulls the image from it, by digest)")
         try:
             import kubernetes  # noqa: F401
         except ImportError:
             raise VlmrunError("--backend k8s needs the kubernetes client: pip install kubernetes") from None
-        self.docker.check(jobs, log)
+        self.docker.check(cat, jobs, log)
 
     def environment(self, cat, job, log, build: bool = True) -> Environment:
         env = self.docker.environment(cat, job, log, build)
@@ -95,22 +95,8 @@ class K8sBackend(Backend):
                                env.content_hash)
         if not build or env.image is None:
             return env
-        return Environment(self._push(env.tag, log), env.content_hash, env.image)
-
-    def _push(self, tag: str, log) -> str:
-        """Push to the registry; the pods get the image by digest."""
-        repo, _, t = f"{self.options['registry'].rstrip('/')}/{tag}".rpartition(":")
-        img = self.docker.client.images.get(tag)
-        img.tag(repo, t)
-        log(f"pushing {repo}:{t}")
-        for line in self.docker.client.images.push(repo, tag=t, stream=True, decode=True):
-            if "error" in line:
-                raise VlmrunError(f"pushing {repo}:{t} failed: {line['error']}")
-        img.reload()
-        digests = [d for d in img.attrs.get("RepoDigests", []) if d.startswith(repo + "@")]
-        if not digests:
-            raise VlmrunError(f"{repo}:{t} was pushed but the registry reported no digest")
-        return digests[0]
+        # the pods get the image by digest
+        return Environment(self.docker.push(env.tag, self.options["registry"], log), env.content_hash, env.image)
 
     def tiny_request(self, recipe, env, out_dir, model):
         return self.docker.tiny_request(recipe, env, out_dir, model)

@@ -121,7 +121,7 @@ class SlurmBackend(Backend):
         self.script_path: Optional[Path] = None
 
     # -- before submitting ----------------------------------------------------------------------------
-    def check(self, jobs, log) -> None:
+    def check(self, cat, jobs, log) -> None:
         runtime = self.options["runtime"]
         if runtime in RENDER_ONLY:
             raise VlmrunError(f"--runtime {runtime}: vlmrun renders its scripts only; look at them with --dry-run "
@@ -133,7 +133,7 @@ class SlurmBackend(Backend):
         if runtime == "podman" and not (self.options["image_store"] or self.options["registry"]):
             raise VlmrunError("--runtime podman: give --image-store (a shared folder the image is exported to) or "
                               "--registry, since podman does not see the Docker engine's images")
-        self.docker.check(jobs, log)
+        self.docker.check(cat, jobs, log)
 
     def environment(self, cat, job, log, build: bool = True) -> Environment:
         env = self.docker.environment(cat, job, log, build)
@@ -141,7 +141,7 @@ class SlurmBackend(Backend):
             if self.options["image_store"]:
                 self._export(env.tag, log)
             if self.options["registry"]:
-                self._push(env.tag, log)
+                self.docker.push(env.tag, self.options["registry"], log)
         return env
 
     def _export(self, tag: str, log) -> None:
@@ -156,16 +156,6 @@ class SlurmBackend(Backend):
             for chunk in self.docker.client.images.get(tag).save(named=True):
                 f.write(chunk)
         os.replace(tmp, path)
-
-    def _push(self, tag: str, log) -> None:
-        target = f"{self.options['registry'].rstrip('/')}/{tag}"
-        log(f"pushing {target}")
-        img = self.docker.client.images.get(tag)
-        repo, _, t = target.rpartition(":")
-        img.tag(repo, t)
-        for line in self.docker.client.images.push(repo, tag=t, stream=True, decode=True):
-            if "error" in line:
-                raise VlmrunError(f"pushing {target} failed: {line['error']}")
 
     def tiny_request(self, recipe, env, out_dir, model):
         return self.docker.tiny_request(recipe, env, out_dir, model)
@@ -314,9 +304,6 @@ class SlurmBackend(Backend):
     def _say(self, text: str) -> None:
         if self.console is not None:
             self.console.print(text, markup=False, highlight=False)
-
-    def submission_record(self) -> Optional[dict]:
-        return {"array_id": self.array_id, "script": str(self.script_path)} if self.array_id else None
 
 
 def _without_option(cmd: list[str], flag: str) -> list[str]:
