@@ -214,7 +214,7 @@ def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier 
                formats: str = typer.Option("csv,md,xlsx,json,html", "--format",
                                            help="comma-separated: csv, md, xlsx, json, html")):
     """Rebuild and print the merged report of every job in WORK_DIR."""
-    from .report import collect, print_tables, score_tables, write_report
+    from .report import collect, print_tables, record_runs_table, score_tables, write_report
 
     if not work_dir.is_dir():
         raise VlmrunError(f"{work_dir} is not a folder")
@@ -223,9 +223,10 @@ def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier 
         raise VlmrunError(f"no scored results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
     cat = _catalogue()
     tables = score_tables(records, cat)
-    print_tables(console, tables)
+    runs = record_runs_table(records)
+    print_tables(console, tables, runs)
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
-    written = write_report(work_dir, tables, records=records, cat=cat, formats=fmts)
+    written = write_report(work_dir, tables, runs, records=records, cat=cat, formats=fmts)
     console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
 
 

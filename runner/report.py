@@ -163,6 +163,36 @@ def runs_table(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def record_runs_table(records: list[dict]) -> pd.DataFrame:
+    """The runs table from the provenance records of a work dir (`vlmrun report`, `vlmrun import`): the same
+    columns as an eval's, imported files included with where they came from."""
+    rows = []
+    for rec in records:
+        model, run, env = rec.get("model") or {}, rec.get("run") or {}, rec.get("environment") or {}
+        imported = rec.get("imported")
+        follows = (f"imported: {Path(imported['file']).name} (sha256 {imported['sha256'][:12]})" if imported
+                   else model.get("reference") or "")
+        rows.append({"Model": model.get("name"), "Benchmark": (rec.get("benchmark") or {}).get("name"),
+                     "Status": "imported" if imported else "ok",
+                     "Family": (rec.get("image") or {}).get("family") or model.get("family") or "",
+                     "Batch": run.get("batch_size", ""), "Inputs follow": follows,
+                     "transformers": env.get("transformers", ""), "torch": env.get("torch", ""),
+                     "Computed": run.get("samples_computed", imported["rows"] if imported else ""),
+                     **{k: v for k, v in (run.get("times") or {}).items() if k.endswith("_s")}, "Error": ""})
+    return pd.DataFrame(rows)
+
+
+def random_weight_note(models, cat) -> str | None:
+    """One line naming the models of the report that have random weights (demo and test models)."""
+    if cat is None:
+        return None
+    tiny = sorted({m for m in models if m in cat.models and cat.models[m].source.tiny})
+    if not tiny:
+        return None
+    return (f"{', '.join(tiny)}: random weights, built from a config (DEMO/TEST models): their scores are chance "
+            "level and say nothing about any real model.")
+
+
 def to_markdown(df: pd.DataFrame, index: bool = True) -> str:
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -191,6 +221,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
     notes = reference_deltas(tables, cat)
     summary = summary_table(tables) if tables else pd.DataFrame()
     texts = comparisons(tables)
+    caveat = random_weight_note(summary.index if tables else [], cat)
     written = []
 
     def out(name, write):
@@ -207,7 +238,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
         md = ["# vlmrun report", ""]
         if tables:
             md += ["## Summary", "", "Main metric per benchmark (MME: Overall = Perception + Reasoning).", "",
-                   to_markdown(summary), ""]
+                   to_markdown(summary), ""] + ([caveat, ""] if caveat else [])
         for bench, df in tables.items():
             md += [f"## {bench}", "", to_markdown(df), ""]
             if bench in texts:
@@ -235,7 +266,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
     if "html" in formats:
         from .report_html import render
 
-        html = render(summary, tables, texts, notes, records or [], runs)
+        html = render(summary, tables, texts, notes, records or [], runs, caveat)
         out("report.html", lambda p: p.write_text(html, encoding="utf-8"))
     return written
 

@@ -59,7 +59,8 @@ def _table(df: pd.DataFrame, bench: str | None, table_id: str) -> str:
 
 
 def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: dict[str, str],
-           references: dict[str, list], records: list[dict], runs: pd.DataFrame | None = None) -> str:
+           references: dict[str, list], records: list[dict], runs: pd.DataFrame | None = None,
+           caveat: str | None = None) -> str:
     from .report import slim_record, details, headline
 
     parts = [f"<h1>vlmrun report</h1><p class=meta>vlmrun {__version__}. Click any score for the run that made it "
@@ -67,6 +68,8 @@ def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: 
     if not summary.empty:
         parts.append("<h2>Summary</h2><p>Main metric per benchmark (MME: Overall = Perception + Reasoning).</p>")
         parts.append(_table(summary, None, "summary"))
+        if caveat:
+            parts.append(f"<p class=caveat>{html.escape(caveat)}</p>")
     for bench, df in tables.items():
         bid = re.sub(r"[^A-Za-z0-9_-]+", "-", bench)
         parts.append(f'<h2 id="bench-{bid}">{html.escape(bench)}</h2>')
@@ -90,8 +93,12 @@ def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: 
         slim = slim_record(rec)
         freeze = rec["environment"].get("pip_freeze") if isinstance(rec.get("environment"), dict) else None
         env = slim.get("environment") or {}
-        summary_line = (f"{model} · {bench} — {(slim.get('image') or {}).get('tag', 'no image recorded')}, "
-                        f"transformers {env.get('transformers', '?')}, torch {env.get('torch', '?')}")
+        if rec.get("imported"):
+            summary_line = (f"{model} · {bench} — imported from {rec['imported']['file']} "
+                            f"(sha256 {rec['imported']['sha256'][:12]}…)")
+        else:
+            summary_line = (f"{model} · {bench} — {(slim.get('image') or {}).get('tag', 'no image recorded')}, "
+                            f"transformers {env.get('transformers', '?')}, torch {env.get('torch', '?')}")
         block = f"<pre>{html.escape(json.dumps(slim, indent=1))}</pre>"
         if freeze:
             block += f"<details><summary>pip freeze ({len(freeze)} packages)</summary><pre>{html.escape(chr(10).join(freeze))}</pre></details>"
@@ -108,7 +115,7 @@ table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 thead th{background:#f2f2f2;position:sticky;top:0} tbody th{text-align:left}
 td a{color:inherit;text-decoration:none} td a:hover{text-decoration:underline}
-td.neg{color:#b00} .meta{color:#666} .cmp{background:#f6f8fa;padding:.5em;border-left:3px solid #58a}
+td.neg{color:#b00} .meta{color:#666} .caveat{color:#8a5a00} .cmp{background:#f6f8fa;padding:.5em;border-left:3px solid #58a}
 .charts{display:flex;flex-wrap:wrap;gap:1em} .chart{max-width:100%;border:1px solid #eee}
 details.prov{margin:.3em 0} details.prov:target{outline:2px solid #58a} pre{font-size:12px;background:#fafafa;padding:.5em;overflow:auto}
 </style>"""

@@ -36,6 +36,10 @@ def test_imported_file_is_scored_and_joins_the_report(tmp_path):
     with open(work / "report.csv") as f:
         (row,) = list(csv.DictReader(f))
     assert row["Model"] == "OtherModel" and float(row["Perception"]) > 0
+    # the runs table and the provenance say where the row came from
+    md, page = (work / "report.md").read_text(), (work / "report.html").read_text()
+    assert "| OtherModel | MME-mini | imported |" in md and "imported: OtherModel_MME-mini.xlsx (sha256 " in md
+    assert f"OtherModel · MME-mini — imported from {tmp_path / 'OtherModel_MME-mini.xlsx'}" in page
     # the same answers scored directly give the same numbers
     direct = json.loads(run_cli("score", "--bench", "MME-mini", "--predictions", str(_predictions(tmp_path)),
                                 "--json").stdout)

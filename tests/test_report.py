@@ -83,6 +83,9 @@ def test_report_command_writes_every_format(scored_workdir):
     assert {"summary", "MME-mini"} <= set(sheets)
     md = (scored_workdir / "report.md").read_text()
     assert "## Summary" in md and "tiny-qwen2-vl leads on" in md
+    # random-weight models are named as such under the summary, in the markdown and the page
+    caveat = "tiny-internvl, tiny-qwen2-vl: random weights, built from a config (DEMO/TEST models): their scores are chance level"
+    assert caveat in md and caveat in (scored_workdir / "report.html").read_text()
     bad = run_cli("report", str(scored_workdir), "--format", "pdf")
     assert bad.returncode == 2 and "unknown report format(s) ['pdf']" in bad.stdout
 

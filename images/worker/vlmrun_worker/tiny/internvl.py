@@ -2,16 +2,20 @@
 import shutil
 from pathlib import Path
 
+from ._demo import answer_tokens, calibration_images, calibration_questions, install, last_hidden
 from ._tokenizer import byte_level_tokenizer
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>"]
 REMOTE = Path(__file__).parent / "internvl_remote"
 
 
-def make(out_dir):
+def make(out_dir, demo=False):
+    """demo: give it a DEMO head (see _demo.py) that answers in the benchmark's format."""
     import torch
 
     tok = byte_level_tokenizer(SPECIAL, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token="<|endoftext|>")
+    if demo:
+        answer_tokens(tok)
     for f in REMOTE.glob("*.py"):
         shutil.copy(f, Path(out_dir) / f.name)
     # Import the remote code the way transformers will, as a package module next to the weights.
@@ -29,5 +33,29 @@ def make(out_dir):
     torch.manual_seed(0)
     model = model_cls(cfg)
     model.apply(model._init_weights)
+    if demo:
+        _demo_head(model, tok, llm)
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
+
+
+def _demo_head(model, tok, llm):
+    import torch
+
+    from ..adapters.internvl_chat import pixel_values
+
+    lm = model.language_model
+    writers = [m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+               and m.out_features == llm["hidden_size"] and not n.startswith("language_model.")]
+    gen = dict(max_new_tokens=1, do_sample=False)
+
+    def calibrate(module):
+        out = []
+        for image in calibration_images(size_range=(100, 900)):
+            pv = pixel_values(image, 6, torch.float32)
+            out.append(torch.stack([last_hidden(module, lambda: model.chat(tok, pv, q, gen))
+                                    for q in calibration_questions()]))
+        return torch.stack(out)
+
+    install(tok, lm.get_input_embeddings(), lm.lm_head, lm.model.norm, lm.model.layers, writers,
+            llm["num_attention_heads"], llm["num_key_value_heads"], llm["eos_token_id"], calibrate)

@@ -1,4 +1,5 @@
 """Tiny Qwen2-VL: the real Qwen2VLForConditionalGeneration and Qwen2VLProcessor, random weights."""
+from ._demo import answer_tokens, calibration_images, calibration_questions, install, last_hidden
 from ._tokenizer import byte_level_tokenizer, version_tuple
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
@@ -25,8 +26,9 @@ TINY = dict(
 )
 
 
-def make(out_dir, shape=TINY, arch="Qwen2VL"):
-    """arch: Qwen2VL or Qwen2_5_VL (the same layout; Qwen2.5-VL's vision tower takes window attention)."""
+def make(out_dir, shape=TINY, arch="Qwen2VL", demo=False):
+    """arch: Qwen2VL or Qwen2_5_VL (the same layout; Qwen2.5-VL's vision tower takes window attention).
+    demo: give it a DEMO head (see _demo.py) that answers in the benchmark's format."""
     import torch
     import transformers
 
@@ -34,6 +36,8 @@ def make(out_dir, shape=TINY, arch="Qwen2VL"):
     Model = getattr(transformers, f"{arch}ForConditionalGeneration")
     Processor = getattr(transformers, f"{arch}Processor")
     tok = byte_level_tokenizer(SPECIAL, CHAT_TEMPLATE, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    if demo:
+        answer_tokens(tok)
     ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
     text = dict(shape["text"])
     text["vocab_size"] = text["vocab_size"] or len(tok) + 8
@@ -50,10 +54,38 @@ def make(out_dir, shape=TINY, arch="Qwen2VL"):
     # On a GPU box the random init of a full-size shape takes seconds there instead of a minute on the CPU.
     with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
         model = Model(cfg).to(getattr(torch, shape["dtype"]))
-    model.save_pretrained(out_dir)
-    tok.save_pretrained(out_dir)
     # Qwen2.5-VL's processor takes Qwen2-VL's image processor
     proc_kw = dict(image_processor=transformers.Qwen2VLImageProcessor(), tokenizer=tok, chat_template=CHAT_TEMPLATE)
     if hasattr(transformers, "Qwen2VLVideoProcessor"):  # needed explicitly from transformers 4.57 on
         proc_kw["video_processor"] = transformers.Qwen2VLVideoProcessor()
-    Processor(**proc_kw).save_pretrained(out_dir)
+    processor = Processor(**proc_kw)
+    if demo:
+        _demo_head(model, processor, text, tokens["eos_token_id"])
+    model.save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+
+
+def _demo_head(model, processor, text, eos_id):
+    import torch
+
+    lm = model.model.language_model if hasattr(model.model, "language_model") else model.model  # 5.x / 4.x
+    writers = [m for n, m in model.named_modules()
+               if isinstance(m, torch.nn.Linear) and m.out_features == text["hidden_size"] and ".layers." not in n
+               and m is not model.lm_head]
+
+    def calibrate(module):
+        size = {"shortest_edge": 4 * 28 * 28, "longest_edge": 64 * 28 * 28}
+        out = []
+        for image in calibration_images(size_range=(56, 300)):
+            rows = []
+            for question in calibration_questions():
+                msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+                prompt = processor.apply_chat_template(msgs, add_generation_prompt=True)
+                inputs = processor(text=[prompt], images=[image], return_tensors="pt", size=size)
+                rows.append(last_hidden(module, lambda: model(**inputs)))
+            out.append(torch.stack(rows))
+        return torch.stack(out)
+
+    install(processor.tokenizer, lm.embed_tokens, model.lm_head, lm.norm, lm.layers, writers, text["num_attention_heads"],
+            text["num_key_value_heads"], eos_id, calibrate)
