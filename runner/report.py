@@ -178,8 +178,8 @@ def record_runs_table(records: list[dict]) -> pd.DataFrame:
                      "Batch": run.get("batch_size", ""), "Inputs follow": follows,
                      "transformers": env.get("transformers", ""), "torch": env.get("torch", ""),
                      "Computed": run.get("samples_computed", imported["rows"] if imported else ""),
-                     **{k: v for k, v in (run.get("times") or {}).items() if k.endswith("_s")}, "Error": ""})
-    return pd.DataFrame(rows)
+                     **{k: v for k, v in (run.get("times") or {}).items() if k.endswith("_s")}})
+    return pd.DataFrame(rows).assign(Error="")
 
 
 def random_weight_note(models, cat) -> str | None:
