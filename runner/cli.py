@@ -84,6 +84,10 @@ def eval_cmd(
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
+    gate: bool = typer.Option(False, "--gate", help="end with `vlmrun gate` against the manifests' references "
+                              "(or --gate-against): exit 1 when a score drifts"),
+    gate_against: Optional[str] = typer.Option(None, "--gate-against", help="a work dir to gate against (implies --gate)"),
+    junit_file: Optional[Path] = typer.Option(None, "--junit", help="with --gate: write its JUnit XML here"),
 ):
     """Run MODELS on the benchmarks, each in its own container, and print one merged report."""
     from .gpus import parse_gpus
@@ -125,7 +129,13 @@ def eval_cmd(
     failed = [r for r in results if r.status not in ("ok", "submitted")]
     for r in failed:
         console.print(f"[red]failed[/red] {r.job.name}: {r.error}", markup=True, highlight=False)
-    if failed:
+    gate_failed = False
+    if gate or gate_against:
+        try:
+            gate_cmd(work_dir, gate_against or "reference", None, None, junit_file, False, 500, 0.95)
+        except typer.Exit:
+            gate_failed = True
+    if failed or gate_failed:
         raise typer.Exit(1)
 
 
@@ -245,6 +255,45 @@ def import_cmd(predictions: Path = typer.Argument(..., help="a VLMEvalKit predic
     console.print(f"imported {predictions} as {model} on {bench} (sha256 {rec['imported']['sha256'][:12]}...)",
                   highlight=False)
     report_cmd(work_dir, "csv,md,xlsx,json,html")
+
+
+@app.command("gate")
+def gate_cmd(work_dir: Path = typer.Argument(..., help="the work dir whose scores are checked"),
+             against: str = typer.Option("reference", "--against", help="reference (the model manifests' reference "
+                                         "scores) or another work dir (paired, question by question)"),
+             tolerance: Optional[str] = typer.Option(None, "--tolerance", help="allowed difference in points (1.5) or "
+                                                     "% of the value compared against (2%); default 1 against "
+                                                     "references, 0 against a run (then only a difference outside "
+                                                     "the noise fails)"),
+             metric: Optional[List[str]] = typer.Option(None, "--metric", help="only these score keys (repeatable)"),
+             junit_file: Optional[Path] = typer.Option(None, "--junit", help="write JUnit XML here"),
+             as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON"),
+             samples: int = typer.Option(500, "--samples", min=20, help="bootstrap replicates (against a run)"),
+             confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999)):
+    """Exit 1 when a score drifts: from its reference, or from another run of the same model and benchmark."""
+    from .gate import against_reference, against_run, junit, lines
+    from .predictions import atomic_write
+
+    cat = _catalogue()
+    if against == "reference":
+        res = against_reference(work_dir.resolve(), cat, tolerance or "1", metric)
+    else:
+        res = against_run(work_dir.resolve(), Path(against).resolve(), cat, tolerance or "0", metric, samples,
+                          confidence)
+    if junit_file:
+        atomic_write(junit_file, lambda p: p.write_text(junit(res)))
+    if as_json:
+        import json
+
+        print(json.dumps(res.as_json(), indent=1))
+    else:
+        for line in lines(res):
+            print(line)
+        failed = sum(c.failed for c in res.checks)
+        print(f"gate: {'PASS' if res.passed else 'FAIL'} ({len(res.checks)} checks, {failed} failed, against {res.against})"
+              + (f"; JUnit: {junit_file}" if junit_file else ""))
+    if not res.passed:
+        raise typer.Exit(1)
 
 
 @app.command("score")

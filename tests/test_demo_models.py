@@ -54,3 +54,14 @@ def test_demo_models_answer_in_the_benchmarks_format_at_chance_level(project_cop
         mcq = json.loads((tmp_path / m / "MCQ4-synth" / "provenance.json").read_text())["scores"]
         assert mcq["unmatched"] == 0, mcq
     assert mme[DEMOS[0]] != mme[DEMOS[1]]  # two models, two sets of answers
+
+
+def test_eval_gate_against_an_earlier_run_passes_when_nothing_changed(tmp_path):
+    first = tmp_path / "first"
+    assert run_cli("eval", "demo-qwen2-vl", "--bench", "MME-mini", "--work-dir", str(first)).returncode == 0
+    out = run_cli("eval", "demo-qwen2-vl", "--bench", "MME-mini", "--work-dir", str(tmp_path / "again"),
+                  "--gate-against", str(first), "--junit", str(tmp_path / "gate.xml"))
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "demo-qwen2-vl MME-mini overall: " in out.stdout and "0 of 56 answers differ" in out.stdout
+    assert "gate: PASS (3 checks, 0 failed" in out.stdout
+    assert (tmp_path / "gate.xml").read_text().count("<testcase ") == 3
