@@ -84,6 +84,7 @@ def eval_cmd(
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
+    memory: Optional[str] = typer.Option(None, "--memory", help="docker: memory limit per job container, e.g. 32g"),
     gate: bool = typer.Option(False, "--gate", help="end with `vlmrun gate` against the manifests' references "
                               "(or --gate-against): exit 1 when a score drifts"),
     gate_against: Optional[str] = typer.Option(None, "--gate-against", help="a work dir to gate against (implies --gate)"),
@@ -101,7 +102,7 @@ def eval_cmd(
     opts = _backend_cli_options(backend, dict(
         partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task, qos=qos,
         array_parallelism=array_parallelism, runtime=runtime, image_store=image_store, wait=wait,
-        namespace=namespace, pvc=pvc, registry=registry), backend_opt)
+        namespace=namespace, pvc=pvc, registry=registry, memory=memory), backend_opt)
     ev = Evaluator(cat, backend=backend, mode=mode, scoring_name=scoring, console=console, verbose=verbose,
                    shards=shards, backend_options=opts,
                    context={"work_dir": str(work_dir.resolve()), "command": _rerun_command()})

@@ -37,6 +37,8 @@ from .predictions import atomic_write, merge, missing, read_predictions, write_j
 from .provenance import provenance_file, write_provenance
 from .weights import ensure_tiny, ensure_weights, hub_snapshot
 
+OOM = "killed by the memory limit (OOMKilled): lower --batch-size or --prefetch, or raise --memory"
+
 MODES = ("all", "infer", "eval")
 
 
@@ -191,7 +193,7 @@ class Evaluator:
             bad = [o for o in mine if not o.ok]
             if bad:
                 o = bad[0]
-                why = o.error or ("killed: out of memory" if o.oom_killed else f"exit code {o.exit_code}")
+                why = o.error or (OOM if o.oom_killed else f"exit code {o.exit_code}")
                 lines = [l for l in o.log_tail if l.strip() and not l.startswith("@@vlmrun")]
                 detail = mon.errors[-1] if mon.errors else " | ".join(lines[-3:])
                 where = f"; log: {o.log_file}" if o.log_file else ""

@@ -47,6 +47,7 @@ def translate_api_error(e) -> VlmrunError:
 
 class DockerBackend(Backend):
     name = "docker"
+    OPTIONS = {"memory": (str, None, "memory limit per job container (docker --memory), e.g. 32g")}
 
     def __init__(self, options=None, console=None, context=None, client=None):
         super().__init__(options, console, context)
@@ -87,7 +88,9 @@ class DockerBackend(Backend):
     def job_request(self, task: Task, env: Environment, data_file: Path, model_dir: Path):
         from ..container import docker_job_request
 
-        return docker_job_request(task.job, env.tag, data_file, model_dir, task)
+        req, payload = docker_job_request(task.job, env.tag, data_file, model_dir, task)
+        req.mem_limit = self.options.get("memory")
+        return req, payload
 
     def stage(self, run_dir: Path) -> None:
         from ..container import hand_over
@@ -127,14 +130,21 @@ class DockerBackend(Backend):
 
         probe = ContainerRequest(image=image, command=["true"], name=f"vlmrun-gpu-check-{os.getpid()}",
                                  user="0:0", gpus=gpus)
-        kw = probe.docker_kwargs()
-        kw.pop("detach")
-        try:
-            self.client.containers.run(**kw, remove=True)
+        container = None
+        try:  # create, then start: a start that fails (no GPU runtime) must not leave the probe behind
+            container = self.client.containers.create(**probe.docker_kwargs())
+            container.start()
+            code = int(container.wait().get("StatusCode", 1))
+            if code:
+                raise VlmrunError(f"GPU check container exited with code {code}: {GPU_FIX}")
         except docker.errors.APIError as e:
             raise translate_api_error(e) from None
-        except docker.errors.ContainerError as e:
-            raise VlmrunError(f"GPU check container failed: {e}") from None
+        finally:
+            if container is not None:
+                try:
+                    container.remove(force=True)
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
 
     def run_one(self, req: ContainerRequest, on_line: Callable[[str], None], tail_lines: int = 40) -> RunOutcome:
         import docker.errors

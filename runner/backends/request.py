@@ -42,6 +42,14 @@ class ContainerRequest:
     shm_size: Optional[str] = "8g"
     working_dir: str = "/tmp"
     labels: dict = field(default_factory=dict)
+    # Hardening, on by default: no capabilities, no privilege gain (setuid), a read-only root filesystem with a
+    # private /tmp (HOME and the working dir), a bound on processes; a memory limit when one is asked for.
+    cap_drop: list = field(default_factory=lambda: ["ALL"])
+    security_opt: list = field(default_factory=lambda: ["no-new-privileges"])
+    read_only: bool = True
+    tmpfs: dict = field(default_factory=lambda: {"/tmp": "rw,nosuid,nodev,size=8g,mode=1777"})
+    pids_limit: Optional[int] = 8192  # torch threads and dataloader workers count as processes here
+    mem_limit: Optional[str] = None
 
     def docker_kwargs(self) -> dict:
         """Keyword arguments for docker-py's `containers.create`."""
@@ -51,8 +59,13 @@ class ContainerRequest:
             image=self.image, command=self.command, name=self.name, user=self.user, environment=dict(self.env),
             mounts=[DMount(target=m.target, source=m.source, type="bind", read_only=m.read_only) for m in self.mounts],
             network_mode=self.network_mode, hostname=self.hostname, init=self.init, working_dir=self.working_dir, labels=dict(self.labels),
-            detach=True,
+            detach=True, cap_drop=list(self.cap_drop), security_opt=list(self.security_opt), read_only=self.read_only,
+            tmpfs=dict(self.tmpfs),
         )
+        if self.pids_limit:
+            kw["pids_limit"] = self.pids_limit
+        if self.mem_limit:
+            kw["mem_limit"] = self.mem_limit
         if self.ipc_mode:
             kw["ipc_mode"] = self.ipc_mode
         elif self.shm_size:
@@ -77,6 +90,14 @@ class ContainerRequest:
                  f"--hostname={self.hostname}"]
         if self.init:
             parts.append("--init")
+        parts += [f"--cap-drop={c}" for c in self.cap_drop] + [f"--security-opt={o}" for o in self.security_opt]
+        if self.read_only:
+            parts.append("--read-only")
+        parts += [f"--tmpfs={k}:{v}" for k, v in self.tmpfs.items()]
+        if self.pids_limit:
+            parts.append(f"--pids-limit={self.pids_limit}")
+        if self.mem_limit:
+            parts.append(f"--memory={self.mem_limit}")
         if self.ipc_mode:
             parts.append(f"--ipc={self.ipc_mode}")
         elif self.shm_size:
