@@ -30,6 +30,7 @@ from .container import write_job_file
 from .datasets import bench_file, bench_rows
 from .errors import VlmrunError
 from .images import ImageResult
+from .lock import JobLocks
 from .manifest import Catalogue
 from .monitor import JobMonitor
 from .plan import Job
@@ -84,6 +85,12 @@ class Evaluator:
 
     # -- the flow ------------------------------------------------------------------------------------
     def run(self, jobs: list[Job]) -> list[JobResult]:
+        """Run the jobs, each locked against another vlmrun running it at the same time (see lock.py)."""
+        with JobLocks() as locks:
+            locks.acquire([j.run_dir for j in jobs], jobs[0].run_dir.parent.parent if jobs else None)
+            return self._run(jobs)
+
+    def _run(self, jobs: list[Job]) -> list[JobResult]:
         results = [JobResult(j, shards=self.shards) for j in jobs]
         # Check every job's data up front: a missing file is the user's to fix before anything runs.
         data = {j.bench.name: bench_file(j.bench) for j in jobs}

@@ -34,3 +34,30 @@ def test_mode_eval_without_predictions_is_a_clear_failure(tmp_path):
     assert out.returncode == 1
     assert "failed tiny-qwen2-vl_MME-mini: 56 of 56 predictions missing" in out.stdout
     assert "Traceback" not in out.stdout
+
+
+def test_a_job_another_vlmrun_holds_is_refused_in_one_line(tmp_path):
+    """Two evals on one work dir: the second does not compute the same rows again; it says who runs them."""
+    import subprocess
+    import sys
+
+    from vlmrun.lock import JobLocks
+
+    run_dir = tmp_path / "tiny-qwen2-vl" / "MME-mini"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from vlmrun.lock import JobLocks; "
+        f"JobLocks().acquire([Path({str(run_dir)!r})]); print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--work-dir", str(tmp_path))
+        assert out.returncode == 2, out.stdout
+        line = [l for l in out.stdout.splitlines() if l.startswith("error:")][0]
+        assert f"tiny-qwen2-vl on MME-mini in {tmp_path} is being run by another vlmrun (pid {holder.pid}: " in line
+        assert "wait for it to finish" in line and "Traceback" not in out.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel dropped the lock with the process: no stale lock
+    with JobLocks() as locks:
+        locks.acquire([run_dir])

@@ -1,0 +1,66 @@
+"""One vlmrun at a time per job: a lock file in each job's run dir, held while the job runs.
+
+Two `vlmrun eval` on one work dir would otherwise both compute the rows neither has finished (each resumes from
+the shards it sees at its start). The lock is an flock on WORKDIR/<model>/<bench>/.vlmrun.lock: the kernel
+drops it when the process ends, however it ends (SIGKILL included), so no stale lock is ever left behind.
+The file holds the owner's pid and command line, for the message the second process prints.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from pathlib import Path
+
+from .errors import VlmrunError
+
+NAME = ".vlmrun.lock"
+
+
+class JobLocks:
+    """Locks for a set of run dirs, all or none; released by release() or when the process ends."""
+
+    def __init__(self):
+        self._held: dict[Path, int] = {}
+
+    def acquire(self, run_dirs, work_dir: Path | None = None) -> None:
+        for d in sorted({Path(p) for p in run_dirs}):
+            if d in self._held:
+                continue
+            d.mkdir(parents=True, exist_ok=True)
+            fd = os.open(d / NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _owner(fd)
+                os.close(fd)
+                self.release()
+                where = f" in {work_dir}" if work_dir else ""
+                raise VlmrunError(f"{d.parent.name} on {d.name}{where} is being run by another vlmrun ({owner}): "
+                                  "wait for it to finish (`vlmrun status` follows it) or use another --work-dir") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}\n".encode())
+            self._held[d] = fd
+
+    def release(self) -> None:
+        for fd in self._held.values():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        self._held.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _owner(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 400).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "pid unknown"
