@@ -25,7 +25,8 @@ app.add_typer(images_app, name="images")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 
-console = Console()
+# In a log (CI, a batch job, a pipe) lines are not wrapped at 80 columns: full names stay on one line.
+console = Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=1000, soft_wrap=True)
 
 
 def _log(line: str) -> None:
@@ -33,7 +34,12 @@ def _log(line: str) -> None:
     console.print(line, markup=False, highlight=False)
 
 
-def _print_table(title: str, columns, rows) -> None:
+def _print_table(title: str, columns, rows, as_json: bool = False) -> None:
+    if as_json:
+        import json
+
+        print(json.dumps([dict(zip(columns, row)) for row in rows], indent=1, default=str))
+        return
     t = Table(title=title)
     for c in columns:
         t.add_column(c, overflow="fold")  # wrap, never cut: names and revisions must stay whole
@@ -331,15 +337,18 @@ def images_build(families: List[str] = typer.Argument(None, help="family names (
         console.print(f"[bold]{fam}[/bold] ({flavour}): {res.tag} {state}")
 
 
+JSON_OPT = typer.Option(False, "--json", help="print a JSON list instead of a table")
+
+
 @images_app.command("list")
-def images_list():
+def images_list(as_json: bool = JSON_OPT):
     """Images built by vlmrun."""
     from .backends.docker_backend import connect
     from .images import list_images
 
     rows = list_images(connect(), _catalogue())
     cols = ("family", "flavour", "tags", "size_mb", "python", "torch", "transformers", "created")
-    _print_table("vlmrun images", cols, [[r[c] for c in cols] for r in rows])
+    _print_table("vlmrun images", cols, [[r[c] for c in cols] for r in rows], as_json)
 
 
 @images_app.command("prune")
@@ -418,16 +427,17 @@ def models_pull(models: List[str] = typer.Argument(..., help="model names"),
 
 
 @models_app.command("list")
-def models_list():
+def models_list(as_json: bool = JSON_OPT):
     """Models in the catalogue."""
     models = sorted(_catalogue().models.values(), key=lambda m: (m.family, m.name))
     _print_table("models", ("name", "family", "adapter", "source", "revision", "batch"),
-                 [(m.name, m.family, m.adapter, m.source.hub or f"tiny:{m.source.tiny}", (m.source.revision or "")[:12],
-                   m.batch_size) for m in models])
+                 [(m.name, m.family, m.adapter, m.source.hub or f"tiny:{m.source.tiny}",
+                   (m.source.revision or "") if as_json else (m.source.revision or "")[:12], m.batch_size)
+                  for m in models], as_json)
 
 
 @bench_app.command("list")
-def bench_list():
+def bench_list(as_json: bool = JSON_OPT):
     """Benchmarks in the catalogue."""
     from .datasets import bench_file
 
@@ -440,7 +450,7 @@ def bench_list():
 
     benches = sorted(_catalogue().benchmarks.values(), key=lambda b: b.name)
     _print_table("benchmarks", ("name", "type", "scorer", "rows", "file", "present"),
-                 [(b.name, b.type, b.scorer, b.rows or "", b.file, present(b)) for b in benches])
+                 [(b.name, b.type, b.scorer, b.rows or "", b.file, present(b)) for b in benches], as_json)
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Benchmark data files.")

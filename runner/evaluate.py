@@ -20,7 +20,7 @@ from typing import Optional
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from vlmrun_worker.inspect_row import MARK as INSPECT_MARK
 
@@ -34,6 +34,7 @@ from .lock import JobLocks
 from .manifest import Catalogue
 from .monitor import JobMonitor
 from .plan import Job
+from .progress import make_progress
 from .predictions import atomic_write, merge, missing, read_predictions, write_json, write_xlsx
 from .provenance import provenance_file, write_provenance
 from .weights import ensure_tiny, ensure_weights, hub_snapshot
@@ -104,9 +105,7 @@ class Evaluator:
                 ensure_weights(j.model, log=self.console.print)
         if to_run:
             self.backend.check(self.cat, to_run, log=self.console.print)
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[status]}")]
-        with Progress(*columns, console=self.console, transient=False) as progress:
+        with make_progress(self.console) as progress:
             bars = {r.job.name: progress.add_task(f"{r.job.model.name} · {r.job.bench.name}",
                                                   total=len(rows[r.job.name]), status="waiting") for r in results}
             outcomes: dict[str, RunOutcome] = {}

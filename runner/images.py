@@ -291,7 +291,35 @@ def ensure_image(client, cat: Catalogue, family_name: str, flavour: str, log: Lo
     return ImageResult(spec, spec.tag, image_id, built=True, seconds=time.monotonic() - t0)
 
 
+def build_log_path(spec: ImageSpec) -> Path:
+    return cache_dir() / "build-logs" / (re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.tag) + ".log")
+
+
 def build_image(client, spec: ImageSpec, wheelhouse: Path, log: Log) -> str:
+    """The build's full output goes to a log file named up front; the console gets its steps only (a CI log
+    stays readable), and the end of the file when the build fails."""
+    path = build_log_path(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"build log: {path}")
+    with open(path, "w", encoding="utf-8") as f:
+        try:
+            return _build(client, spec, wheelhouse, lambda line: (f.write(line + "\n"), f.flush(), _step(line, log)))
+        except VlmrunError as e:
+            f.flush()
+            tail = [l for l in path.read_text(encoding="utf-8", errors="replace").splitlines() if l.strip()][-15:]
+            for line in tail:
+                log("  " + line)
+            raise VlmrunError(f"{e} (full log: {path})") from None
+
+
+def _step(line: str, log: Log) -> None:
+    """The steps that do work (FROM, COPY, RUN), cut to one line each; not LABEL, ARG, ENV, ..."""
+    m = re.match(r"Step \d+/\d+ : (\w+)", line)
+    if (m and m.group(1).upper() in ("FROM", "COPY", "RUN")) or line.startswith("Successfully built"):
+        log(line[:160])
+
+
+def _build(client, spec: ImageSpec, wheelhouse: Path, log: Log) -> str:
     import docker.errors
 
     with tempfile.TemporaryDirectory(prefix="vlmrun-build-") as ctx, serve_folder(wheelhouse) as url:
