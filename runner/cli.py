@@ -474,7 +474,8 @@ def data_fetch(benches: List[str] = typer.Argument(..., help="benchmark names"))
 
 
 @app.command("doctor")
-def doctor():
+def doctor(gpus: bool = typer.Option(False, "--gpus", help="also check what --gpus needs: the NVIDIA driver, the "
+                                     "CUDA flavour each family gets with it, and a GPU container on the engine")):
     """Check the Docker engine, the GPU container toolkit, the base image and disk space."""
     from .backends.docker_backend import connect
 
@@ -505,10 +506,42 @@ def doctor():
         target = root if os.path.exists(root) else "/"
         free = shutil.disk_usage(target).free / 1e9
         line(free > 20, "disk", f"{free:.0f} GB free under {target} (the latest family's image is ~6 GB)")
+        if gpus:
+            _doctor_gpus(client, line)
     except VlmrunError as e:
         line(False, "docker engine", str(e))
     if not ok:
         raise typer.Exit(1)
+
+
+def _doctor_gpus(client, line) -> None:
+    from .backends.docker_backend import DockerBackend
+    from .cuda import choose_flavour, cuda_flavours, host_driver
+    from .gpus import parse_gpus
+    from .images import LOCAL_BASE
+
+    driver = host_driver()
+    line(driver is not None, "NVIDIA driver", driver or "not found on this host (no nvidia-smi, no /proc/driver/"
+         "nvidia): install the driver; for a cluster's GPU nodes set VLMRUN_NVIDIA_DRIVER to their version")
+    cat = _catalogue()
+    for fam in sorted(cat.families):
+        flavours = cuda_flavours(cat, fam)
+        if not flavours:
+            continue
+        if driver is None:
+            needs = ", ".join(f"{n} CUDA {c[0]}.{c[1]}" for n, c in sorted(flavours.items()))
+            console.print(f"[yellow]-- [/] {fam}: {needs}", highlight=False)
+            continue
+        try:
+            name = choose_flavour(cat, fam, driver)
+            line(True, fam, f"flavour {name} (CUDA {'.'.join(map(str, flavours[name]))})")
+        except VlmrunError as e:
+            line(False, fam, str(e))
+    try:
+        DockerBackend(client=client).check_gpus(parse_gpus("all"), LOCAL_BASE)
+        line(True, "GPU container", "a --gpus all container ran on the engine")
+    except VlmrunError as e:
+        line(False, "GPU container", str(e))
 
 
 @app.command("version")

@@ -29,7 +29,7 @@ class Family(_Strict):
     description: str = ""
     python: str
     dockerfile: str
-    flavours: dict[Literal["cpu", "cuda", "vllm"], Flavour]
+    flavours: dict[Literal["cpu", "cuda", "cuda12", "vllm"], Flavour]
     source_file: Optional[str] = Field(None, exclude=True)
 
     @field_validator("flavours")

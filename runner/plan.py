@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+from .cuda import choose_flavour, host_driver
 from .gpus import GpuSpec
 from .errors import VlmrunError
 from .manifest import Benchmark, Catalogue, Model
@@ -22,6 +23,7 @@ class Job:
     run_dir: Path
     engine: str = "hf"
     prefetch: Optional[int] = None  # preprocessing threads per rank; None: the worker decides (device, cores)
+    driver: Optional[str] = None  # the host's NVIDIA driver the CUDA flavour was chosen for (cuda.py)
 
     @property
     def name(self) -> str:
@@ -56,14 +58,19 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
     ms = [cat.model(m) for m in dict.fromkeys(models)]
     bs = [cat.benchmark(b) for b in dict.fromkeys(benches)]
     flavour = "vllm" if engine == "vllm" else "cuda" if gpus else "cpu"
+    driver = host_driver() if gpus else None
     jobs = []
     for m in ms:
         if engine not in m.engines:
             raise VlmrunError(f"model {m.name} does not run on the {engine} engine (its manifest lists engines: "
                               f"{', '.join(m.engines)})")
         fam = cat.family(m.family)
-        if flavour not in fam.flavours:
-            raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour} flavour")
+        if flavour == "cuda":
+            flavour_m = choose_flavour(cat, fam.name, driver)  # the newest CUDA this driver runs
+        else:
+            flavour_m = flavour
+        if flavour_m not in fam.flavours:
+            raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour_m} flavour")
         if engine == "vllm":
             n: Union[int, str] = 1  # one process; vLLM batches itself and shards the model over the GPUs
         elif nproc is not None:
@@ -75,7 +82,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         if gpus is not None and isinstance(n, int) and gpus.n is not None and n > gpus.n:
             raise VlmrunError(f"--nproc {n} exceeds the {gpus.n} GPU(s) given with --gpus: one rank per GPU")
         for b in bs:
-            jobs.append(Job(model=m, bench=b, flavour=flavour, nproc=n, gpus=gpus,
+            jobs.append(Job(model=m, bench=b, flavour=flavour_m, nproc=n, gpus=gpus,
                             batch_size=batch_size or m.batch_size, limit=limit,
-                            run_dir=Path(work_dir) / m.name / b.name, engine=engine, prefetch=prefetch))
+                            run_dir=Path(work_dir) / m.name / b.name, engine=engine, prefetch=prefetch,
+                            driver=driver))
     return jobs

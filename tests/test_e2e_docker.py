@@ -98,10 +98,17 @@ def test_found_images_are_reused_and_resume_works_across_world_sizes(first_run, 
     assert _vlmrun_image_ids(docker_client) == images_before
 
 
-def test_gpus_without_nvidia_runtime_is_one_line_with_the_fix(first_run, tmp_path):
+def test_gpus_without_nvidia_runtime_is_one_line_with_the_fix(first_run, tmp_path, docker_client):
+    probes = lambda: docker_client.containers.list(all=True, filters={"name": "vlmrun-gpu-check"})  # noqa: E731
+    before = len(probes())
     out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--gpus", "all", "--work-dir", str(tmp_path))
     assert out.returncode == 2 and "Traceback" not in out.stdout
     assert out.stdout.strip().splitlines()[-1].startswith("error: --gpus needs the NVIDIA Container Toolkit")
+    # doctor --gpus says the same, and names what each family would need
+    doc = run_cli("doctor", "--gpus")
+    assert doc.returncode == 1 and "no  GPU container: --gpus needs the NVIDIA Container Toolkit" in doc.stdout
+    assert "transformers-latest: cuda CUDA 13.0, cuda12 CUDA 12.8" in doc.stdout
+    assert len(probes()) == before  # the probe container is removed even though it could not start
 
 
 def test_failing_job_is_reported_and_the_other_still_runs(first_run, tmp_path, project_copy):
