@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import errno
 import os
 import shutil
 import signal
@@ -135,7 +136,9 @@ def eval_cmd(
     console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
     failed = [r for r in results if r.status not in ("ok", "submitted")]
     for r in failed:
-        console.print(f"[red]failed[/red] {r.job.name}: {r.error}", markup=True, highlight=False)
+        from rich.text import Text  # the error is plain text: a '[...]' in it is not markup
+
+        console.print(Text.assemble(("failed", "red"), f" {r.job.name}: {r.error}"), highlight=False, soft_wrap=True)
     gate_failed = False
     if gate or gate_against:
         try:
@@ -563,6 +566,16 @@ def main():
     except KeyboardInterrupt:
         print("interrupted: containers removed; finished predictions are kept (run again to resume)", file=sys.stderr)
         sys.exit(130)
+    except OSError as e:
+        if e.errno not in _DISK_ERRORS:
+            raise
+        where = f" writing {e.filename}" if e.filename else ""
+        print(f"error: {e.strerror}{where}: free some space or use another --work-dir; finished predictions are "
+              "kept and the same command resumes", file=sys.stderr)
+        sys.exit(1)
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 if __name__ == "__main__":

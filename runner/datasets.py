@@ -41,8 +41,12 @@ def bench_file(bench: Benchmark, root: Path | None = None, check: bool = True) -
 
 
 def read_tsv(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise VlmrunError(f"{path} is not a readable TSV ({type(e).__name__}: {str(e)[:100]}); "
+                          "benchmark files are UTF-8, tab-separated, as VLMEvalKit writes them") from None
 
 
 def bench_rows(path: Path) -> list[dict]:
@@ -50,7 +54,15 @@ def bench_rows(path: Path) -> list[dict]:
     does the worker; a row whose image cell is empty or a missing-value marker gets no prediction."""
     from pandas._libs.parsers import STR_NA_VALUES  # pandas.read_csv's missing-value markers
 
-    return [r for r in read_tsv(path) if "image" not in r or (r["image"] or "") not in STR_NA_VALUES | {""}]
+    rows = read_tsv(path)
+    if rows:  # checked here, before any container starts
+        lacking = [c for c in ("index", "question") if c not in rows[0]]
+        if "image" not in rows[0] and "image_path" not in rows[0]:
+            lacking.append("image (or image_path)")
+        if lacking:
+            raise VlmrunError(f"{path} has no {', '.join(lacking)} column: a benchmark TSV in VLMEvalKit's layout has "
+                              "index, image, question (and answer); check the file or its manifest")
+    return [r for r in rows if "image" not in r or (r["image"] or "") not in STR_NA_VALUES | {""}]
 
 
 def write_tsv(rows: list[dict], path: Path, columns: list[str]) -> None:

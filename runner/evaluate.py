@@ -39,6 +39,8 @@ from .predictions import atomic_write, merge, missing, read_predictions, write_j
 from .provenance import provenance_file, write_provenance
 from .weights import ensure_tiny, ensure_weights, hub_snapshot
 
+DAMAGED_WEIGHTS = ("SafetensorError", "Error while deserializing", "invalid load key", "PytorchStreamReader failed",
+                   "unexpected EOF", "incomplete metadata")
 OOM = "killed by the memory limit (OOMKilled): lower --batch-size or --prefetch, or raise --memory"
 
 MODES = ("all", "infer", "eval")
@@ -65,6 +67,7 @@ class JobResult:
     task_logs: list = field(default_factory=list)  # cluster tasks' own log files
     started: Optional[datetime] = None
     monitor: Optional[JobMonitor] = None
+    model_dir: Optional[Path] = None
 
 
 class Evaluator:
@@ -165,7 +168,7 @@ class Evaluator:
         if env.image is not None:
             r.times["image_s"] = round(time.monotonic() - t, 3)
             r.times["image_built"] = env.image.built
-        model_dir = self._model_dir(r, env, lambda s: progress.update(bar, status=s))
+        model_dir = r.model_dir = self._model_dir(r, env, lambda s: progress.update(bar, status=s))
         (job.run_dir / "logs").mkdir(exist_ok=True)
         items = []
         for k in range(r.shards):
@@ -202,7 +205,14 @@ class Evaluator:
                 why = o.error or (OOM if o.oom_killed else f"exit code {o.exit_code}")
                 lines = [l for l in o.log_tail if l.strip() and not l.startswith("@@vlmrun")]
                 detail = mon.errors[-1] if mon.errors else " | ".join(lines[-3:])
+                if not mon.errors and (o.oom_killed or o.exit_code in (137, -9)):  # killed: its log says nothing
+                    why = OOM if o.oom_killed else f"killed with SIGKILL, exit code {o.exit_code}"
+                    detail = f"{mon.samples} rows finished before are kept; the same command resumes"
                 where = f"; log: {o.log_file}" if o.log_file else ""
+                if r.model_dir and any(m in detail for m in DAMAGED_WEIGHTS):
+                    where += (f"; the weights in {r.model_dir} look damaged: "
+                              + ("delete that folder and the tiny model is made again" if job.model.source.tiny
+                                 else f"pull them again (`vlmrun models pull {job.model.name}`)"))
                 raise VlmrunError(f"worker failed ({why}): {detail}{where}".replace(": ;", ";"))
         t = time.monotonic()
         df = merge(rows, job.run_dir / "shards")

@@ -4,7 +4,7 @@ Adding a model is adding a YAML file. Every schema error names the file, the fie
 """
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Optional
 
 import yaml
@@ -132,6 +132,15 @@ class Benchmark(_Strict):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source_file: Optional[str] = Field(None, exclude=True)
 
+    @field_validator("file")
+    @classmethod
+    def _inside(cls, v: str) -> str:
+        """A file name in $LMUData or a path inside the project: never absolute, never '..'."""
+        p = PurePosixPath(v.replace("\\", "/"))
+        if not v or p.is_absolute() or ".." in p.parts or v.startswith("~"):
+            raise ValueError(f"{v!r} must be a relative path inside the project (bundled) or $LMUData, without '..'")
+        return v
+
 
 def available_adapters(root: Path | None = None) -> list[str]:
     """Adapters are modules of the worker package; a new file there is a new adapter."""
@@ -162,11 +171,14 @@ def _describe(err: ValidationError, path: Path) -> str:
 
 def _load(cls, path: Path):
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise VlmrunError(f"invalid manifest {path}: not UTF-8 text") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise VlmrunError(f"invalid manifest {path}:{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        why = " ".join(str(getattr(e, "problem", None) or e).split())  # one line, whatever YAML said
+        raise VlmrunError(f"invalid manifest {path}:{where}: not valid YAML ({why})") from None
     if not isinstance(data, dict):
         raise VlmrunError(f"invalid manifest {path}: expected a mapping of fields, got {type(data).__name__}")
     try:
