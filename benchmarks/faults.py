@@ -258,6 +258,8 @@ def f_daemon_restart(work: Path):
     wait_rows(work, 6)
     subprocess.run(["pkill", "-x", "dockerd"])
     out, _ = proc.communicate(timeout=300)
+    while subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True).returncode == 0:
+        time.sleep(0.5)  # the old engine has to be gone before a new one starts
     before = records(work)
     subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh")], cwd=ROOT, capture_output=True)
     lost, twice, rerun = rerun_and_count(work, before)

@@ -35,7 +35,7 @@ from .manifest import Catalogue
 from .monitor import JobMonitor
 from .plan import Job
 from .progress import make_progress
-from .predictions import atomic_write, merge, missing, read_predictions, write_json, write_xlsx
+from .predictions import atomic_write, merge, missing, read_predictions, read_records, write_json, write_xlsx
 from .provenance import provenance_file, write_provenance
 from .weights import ensure_tiny, ensure_weights, hub_snapshot
 
@@ -207,13 +207,14 @@ class Evaluator:
                 detail = mon.errors[-1] if mon.errors else " | ".join(lines[-3:])
                 if not mon.errors and (o.oom_killed or o.exit_code in (137, -9)):  # killed: its log says nothing
                     why = OOM if o.oom_killed else f"killed with SIGKILL, exit code {o.exit_code}"
-                    detail = f"{mon.samples} rows finished before are kept; the same command resumes"
+                    kept = len(read_records(job.run_dir / "shards"))
+                    detail = f"the {kept} rows finished so far are kept; the same command resumes"
                 where = f"; log: {o.log_file}" if o.log_file else ""
                 if r.model_dir and any(m in detail for m in DAMAGED_WEIGHTS):
                     where += (f"; the weights in {r.model_dir} look damaged: "
                               + ("delete that folder and the tiny model is made again" if job.model.source.tiny
                                  else f"pull them again (`vlmrun models pull {job.model.name}`)"))
-                raise VlmrunError(f"worker failed ({why}): {detail}{where}".replace(": ;", ";"))
+                raise VlmrunError(f"worker failed ({why})" + (f": {detail}" if detail.strip() else "") + where)
         t = time.monotonic()
         df = merge(rows, job.run_dir / "shards")
         left = int(df["prediction"].isna().sum())

@@ -34,6 +34,8 @@ if ! docker info >/dev/null 2>&1; then
   else
     say "starting the Docker engine (dockerd in the background, log in /tmp/vlmrun-dockerd.log)"
     # No bridge and no iptables: job containers run with --network none, builds with host networking.
+    # A dockerd that was killed leaves its pid files behind, and a new one refuses to start over them.
+    pgrep -x dockerd >/dev/null || as_root rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
     as_root sh -c 'nohup dockerd --iptables=false --bridge=none >/tmp/vlmrun-dockerd.log 2>&1 &'
   fi
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done

@@ -240,7 +240,7 @@ def test_container_killed_with_sigkill_loses_no_finished_prediction(first_run, t
     container.kill(signal="SIGKILL")
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1, out[-2000:]
-    assert "failed tiny-internvl_MME-mini: worker failed (killed with SIGKILL, exit code 137): " in out and "rows finished before are kept; the same command resumes" in out
+    assert "failed tiny-internvl_MME-mini: worker failed (killed with SIGKILL, exit code 137): " in out and "rows finished so far are kept; the same command resumes" in out
     kept = read_records(shard_dir)
     assert 4 <= len(kept) < 56
     # the next run with another world size computes exactly what is missing

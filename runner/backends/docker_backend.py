@@ -45,6 +45,13 @@ def translate_api_error(e) -> VlmrunError:
     return VlmrunError(f"docker: {text.splitlines()[0][:300]}")
 
 
+def _engine_lost(e: Exception) -> bool:
+    import requests
+
+    return isinstance(e, (requests.exceptions.ConnectionError, ConnectionError)) or (
+        "Connection aborted" in str(e) or "connection refused" in str(e).lower())
+
+
 class DockerBackend(Backend):
     name = "docker"
     OPTIONS = {"memory": (str, None, "memory limit per job container (docker --memory), e.g. 32g")}
@@ -61,6 +68,7 @@ class DockerBackend(Backend):
 
     def check(self, cat, jobs, log) -> None:
         _ = self.client  # the engine must answer before anything is built
+        self.reap([j.name for j in jobs], log)
         gpu_jobs = [j for j in jobs if j.gpus]
         if gpu_jobs:
             from ..images import base_image_id
@@ -124,6 +132,18 @@ class DockerBackend(Backend):
             raise VlmrunError(f"{repo}:{t} was pushed but the registry reported no digest")
         return digests[0]
 
+    def reap(self, job_names, log) -> None:
+        """Remove stopped containers left by earlier runs of these jobs (an engine restart mid-run leaves them:
+        the run that made them could not remove them). This process holds the jobs' locks, so none is in use."""
+        for name in job_names:
+            for c in self.client.containers.list(all=True, filters={"label": f"io.vlmrun.job={name}"}):
+                if c.status in ("exited", "created", "dead"):
+                    try:
+                        c.remove(force=True)
+                        log(f"removed {c.name}, left {c.status} by an earlier run of {name}")
+                    except Exception:  # noqa: BLE001 - gone meanwhile
+                        pass
+
     def check_gpus(self, gpus, image: str) -> None:
         """Fail fast, before any CUDA image is built, where the engine cannot hand GPUs to containers."""
         import docker.errors
@@ -176,6 +196,13 @@ class DockerBackend(Backend):
             return RunOutcome(exit_code=int(status.get("StatusCode", state.get("ExitCode", 1))),
                               oom_killed=bool(state.get("OOMKilled")), log_tail=list(tail),
                               seconds=time.monotonic() - t0)
+        except Exception as e:  # noqa: BLE001 - the engine itself went away (restarted, crashed)
+            if container is None or not _engine_lost(e):
+                raise
+            return RunOutcome(exit_code=-1, log_tail=list(tail), seconds=time.monotonic() - t0,
+                              error=f"the Docker engine went away during the run ({type(e).__name__}); start it again "
+                                    "(scripts/setup.sh, or systemctl start docker) and run the same command: "
+                                    "finished rows are kept")
         finally:
             if container is not None:
                 try:
