@@ -87,7 +87,8 @@ def eval_cmd(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="override the model's batch size"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N rows of each benchmark"),
     prefetch: Optional[int] = typer.Option(None, "--prefetch", help="preprocessing threads per rank, ahead of the "
-                                           "model (default: up to 4 on GPU, 1 on CPU)"),
+                                           "model; 0: inline (default: up to 4 on GPU; on CPU 0 with fewer than "
+                                           "4 cores per rank, else 1, torch getting the other cores)"),
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),

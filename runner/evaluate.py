@@ -193,8 +193,9 @@ class Evaluator:
             r.task_logs = [o.log_file for o in mine if o.log_file]
             r.times.update(container_start_s=round(mon.first_start or 0.0, 3), load_s=round(mon.load_s, 3),
                            container_s=round(max((o.seconds for o in mine), default=0.0), 3),
-                           **{k: round(v, 3) for k, v in mon.slowest.items() if k != "prefetch_workers"},
-                           prefetch_workers=int(mon.slowest["prefetch_workers"]))
+                           **{k: round(v, 3) for k, v in mon.slowest.items() if k.endswith("_s")},
+                           prefetch_workers=int(mon.slowest["prefetch_workers"]),
+                           torch_threads=int(mon.slowest["torch_threads"]))
             env = mon.env
             if any(o.submitted for o in mine):
                 r.status = "submitted"

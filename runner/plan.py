@@ -49,8 +49,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError("--limit must be at least 1")
     if batch_size is not None and batch_size < 1:
         raise VlmrunError("--batch-size must be at least 1")
-    if prefetch is not None and prefetch < 1:
-        raise VlmrunError("--prefetch must be at least 1")
+    if prefetch is not None and prefetch < 0:
+        raise VlmrunError("--prefetch must be 0 (prepare inline) or more threads")
     if engine not in ("hf", "vllm"):
         raise VlmrunError(f"--engine {engine!r}: use hf (transformers) or vllm")
     if engine == "vllm" and not gpus:

@@ -80,8 +80,10 @@ def test_prefetch_threads_reach_the_worker_and_are_checked(tmp_path):
     (job,) = make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME-mini"], tmp_path, prefetch=3)
     _, payload = docker_job_request(job, "img", tmp_path / "d.tsv", tmp_path / "w")
     assert payload["prefetch_workers"] == 3
-    with pytest.raises(VlmrunError, match="--prefetch must be at least 1"):
-        make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME-mini"], tmp_path, prefetch=0)
+    (job,) = make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME-mini"], tmp_path, prefetch=0)  # inline
+    assert docker_job_request(job, "img", tmp_path / "d.tsv", tmp_path / "w")[1]["prefetch_workers"] == 0
+    with pytest.raises(VlmrunError, match="--prefetch must be 0"):
+        make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME-mini"], tmp_path, prefetch=-1)
 
 
 def test_gpu_job_gets_device_request_and_one_rank_per_gpu(tmp_path):

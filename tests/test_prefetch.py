@@ -10,7 +10,7 @@ from PIL import Image
 
 from vlmrun_worker.adapters.base import PerThread
 from vlmrun_worker.data import Row
-from vlmrun_worker.run import Prefetch, default_workers
+from vlmrun_worker.run import Prefetch, job_cores, plan_threads
 
 
 def _rows(n):
@@ -81,10 +81,26 @@ def test_each_prefetch_thread_gets_its_own_processor_copy():
     assert a1 is not b1 and a1 is not proc and a1 == proc
 
 
-def test_default_threads_one_on_cpu_several_on_gpu(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert default_workers("cpu", 1) == 1
-    assert default_workers("cuda:0", 1) == 4
-    assert default_workers("cuda:0", 8) == 2
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert default_workers("cuda:0", 4) == 1
+def test_threads_are_sized_together_from_the_cores():
+    # (preprocessing threads, torch threads) per rank
+    assert plan_threads("cpu", 1, cores=2) == (0, 2)  # few cores: inline, torch gets them all
+    assert plan_threads("cpu", 2, cores=2) == (0, 1)
+    assert plan_threads("cpu", 1, cores=16) == (1, 15)
+    assert plan_threads("cpu", 2, cores=16) == (1, 7)
+    assert plan_threads("cpu", 1, prefetch=3, cores=16) == (3, 13)  # --prefetch wins
+    assert plan_threads("cpu", 1, prefetch=0, cores=16) == (0, 16)
+    assert plan_threads("cuda:0", 1, cores=16) == (4, None)  # torch's CPU threads left alone on a GPU
+    assert plan_threads("cuda:0", 8, cores=16) == (2, None)
+    assert plan_threads("cuda:0", 4, cores=2) == (1, None)
+    assert 1 <= job_cores() <= 4096
+
+
+def test_inline_preparation_uses_no_thread():
+    seen = set()
+
+    def prepare(batch):
+        seen.add(threading.current_thread().name)
+        return len(batch)
+
+    out = list(Prefetch(_rows(10), 4, prepare, 0))
+    assert [p for _, p in out] == [4, 4, 2] and seen == {threading.main_thread().name}

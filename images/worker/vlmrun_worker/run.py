@@ -39,7 +39,7 @@ class Prefetch:
 
     def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1):
         self.chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
-        self.prepare, self.workers = prepare, max(1, int(workers))
+        self.prepare, self.workers = prepare, max(0, int(workers))  # 0: prepared inline, no thread
         self.waited_s = self.prepare_s = 0.0
         self._lock = threading.Lock()
 
@@ -52,6 +52,10 @@ class Prefetch:
         return batch, prepared
 
     def __iter__(self):
+        if self.workers == 0:
+            for chunk in self.chunks:
+                yield self._load(chunk)  # its time is preparation, not waiting: waited_s stays 0
+            return
         ahead = self.workers + 1  # batches in flight: every thread busy, one more ready
         with ThreadPoolExecutor(self.workers, thread_name_prefix="vlmrun-prefetch") as pool:
             pending = deque(pool.submit(self._load, c) for c in self.chunks[:ahead])
@@ -70,12 +74,43 @@ class Prefetch:
                     f.cancel()
 
 
-def default_workers(device: str, world: int) -> int:
-    """On a GPU the preprocessing (resizing images to ~1M pixels for Qwen2-VL) can outrun one CPU thread;
-    on the CPU the model itself needs the cores."""
-    if not device.startswith("cuda"):
-        return 1
-    return max(1, min(4, (os.cpu_count() or 1) // max(1, world)))
+def job_cores() -> int:
+    """The CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (docker --cpus, a Slurm
+    or Kubernetes CPU limit)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for path, parse in (("/sys/fs/cgroup/cpu.max", lambda t: t.split()[:2]),
+                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", lambda t: [t.strip(), _read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")])):
+        text = _read(path)
+        if not text:
+            continue
+        quota, period = parse(text)
+        if quota not in ("max", "-1", "") and period:
+            n = min(n, max(1, -(-int(quota) // int(period))))
+        break
+    return max(1, n)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def plan_threads(device: str, world: int, prefetch=None, cores=None) -> tuple[int, int | None]:
+    """(preprocessing threads, torch intra-op threads) for one rank, sized together from the cores the job has.
+    On a GPU preprocessing (resizing images to ~1M pixels for Qwen2-VL) can outrun one thread, and torch needs
+    few CPU threads: up to 4 prefetch threads. On the CPU torch needs the cores: with fewer than 4 per rank,
+    images are prepared inline between batches (a prefetch thread there halves throughput: it competes with
+    torch's threads), else one prefetch thread and the other cores for torch. An explicit --prefetch wins
+    (0: inline)."""
+    per_rank = max(1, (cores or job_cores()) // max(1, world))
+    if device.startswith("cuda"):
+        workers = min(4, per_rank) if prefetch is None else int(prefetch)
+        return workers, None
+    workers = (0 if per_rank < 4 else 1) if prefetch is None else int(prefetch)
+    return workers, max(1, per_rank - workers)
 
 
 def run(job_path: str) -> int:
@@ -121,7 +156,10 @@ def run(job_path: str) -> int:
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
-        workers = int(job.prefetch_workers or default_workers(device, world))
+        workers, threads = plan_threads(device, world, job.prefetch_workers)
+        if threads:
+            torch.set_num_threads(threads)
+        timings["torch_threads"] = torch.get_num_threads()
         feed = Prefetch(mine, job.batch_size, getattr(adapter, "prepare", None), workers)
         with ShardWriter(pred_dir, rank, shard, job.shards) as writer:
             for batch, prepared in feed:
