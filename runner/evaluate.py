@@ -91,7 +91,7 @@ class Evaluator:
     def run(self, jobs: list[Job]) -> list[JobResult]:
         """Run the jobs, each locked against another vlmrun running it at the same time (see lock.py)."""
         with JobLocks() as locks:
-            locks.acquire([j.run_dir for j in jobs], jobs[0].run_dir.parent.parent if jobs else None)
+            locks.acquire([j.run_dir for j in jobs])
             return self._run(jobs)
 
     def _run(self, jobs: list[Job]) -> list[JobResult]:

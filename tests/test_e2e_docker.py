@@ -7,6 +7,7 @@ transformers class with random weights.
 """
 import csv
 import json
+import os
 
 import pytest
 
@@ -48,7 +49,9 @@ def test_both_families_run_in_their_own_containers(first_run):
         assert any(line.startswith("transformers==") for line in p["environment"]["pip_freeze"])
         assert len(p["worker_sha256"]) == 64
         assert {"load_s", "infer_s", "container_start_s", "data_wait_s", "prepare_s"} <= set(p["run"]["times"])
-        assert p["run"]["times"]["prefetch_workers"] == 1  # on the CPU the model needs the cores
+        # on a CPU with fewer than 4 cores per rank images are prepared inline: torch gets every core
+        assert p["run"]["times"]["prefetch_workers"] == (0 if (os.cpu_count() or 1) < 4 else 1)
+        assert p["run"]["times"]["torch_threads"] >= 1
     assert p_437["model"]["adapter"] == "internvl_chat" and p_latest["model"]["adapter"] == "qwen2_vl"
 
 
