@@ -104,3 +104,18 @@ def test_inline_preparation_uses_no_thread():
 
     out = list(Prefetch(_rows(10), 4, prepare, 0))
     assert [p for _, p in out] == [4, 4, 2] and seen == {threading.main_thread().name}
+
+
+def test_rows_are_grouped_by_image_size_and_text_length():
+    from vlmrun_worker.data import group_by_length, length_key
+
+    def row(i, size, q="q"):
+        buf = io.BytesIO()
+        Image.new("RGB", size).save(buf, format="PNG")
+        return Row(index=str(i), question=q, image_b64=base64.b64encode(buf.getvalue()).decode())
+
+    rows = [row(0, (900, 600)), row(1, (100, 100)), row(2, (900, 600), "longer question"), row(3, (100, 100)),
+            Row(index="4", question="q", image_b64="not base64!")]
+    order = [r.index for r in group_by_length(rows)]
+    assert order == ["4", "1", "3", "0", "2"]  # unreadable first (it fails where it is loaded), then by size
+    assert length_key(rows[0])[:2] == (1, ((540000, 900, 600),))

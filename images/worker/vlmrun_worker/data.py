@@ -120,3 +120,26 @@ def load_images(row: Row):
     if isinstance(row.image_b64, list):
         return [load_image(b, n) for b, n in zip(row.image_b64, row.image_names)]
     return load_image(row.image_b64, row.image_names[0])
+
+
+def length_key(row: Row) -> tuple:
+    """What decides a row's prompt length for any model: its images' sizes (they fix Qwen2-VL's image tokens and
+    InternVL's tile count) and its text length. Read from the image headers, nothing decoded; an unreadable
+    image sorts first and fails later, where it is loaded."""
+    from PIL import Image
+
+    sizes = []
+    for b in (row.image_b64 if isinstance(row.image_b64, list) else [row.image_b64]):
+        try:
+            w, h = Image.open(io.BytesIO(base64.b64decode(b))).size
+        except Exception:  # noqa: BLE001 - load_images reports it properly
+            w, h = 0, 0
+        sizes.append((w * h, w, h))
+    text = len(row.question) + sum(len(str(v)) for v in row.extra.values())
+    return (len(sizes), tuple(sorted(sizes)), text)
+
+
+def group_by_length(rows: list[Row]) -> list[Row]:
+    """The rows in an order where each batch holds rows of equal or near prompt length, so batches need little
+    padding. Predictions are written by index, so order changes neither the output nor resuming."""
+    return sorted(rows, key=length_key)

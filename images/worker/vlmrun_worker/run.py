@@ -10,7 +10,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .data import DataError, load_images, read_rows
+from .data import DataError, group_by_length, load_images, read_rows
 from .envinfo import environment
 from .events import emit
 from .job import JobFile, JobFileError, shard_rows
@@ -156,6 +156,10 @@ def run(job_path: str) -> int:
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
+        if job.batch_size > 1:
+            t2 = time.monotonic()
+            mine = group_by_length(mine)
+            timings["grouped_s"] = time.monotonic() - t2
         workers, threads = plan_threads(device, world, job.prefetch_workers)
         if threads:
             torch.set_num_threads(threads)
