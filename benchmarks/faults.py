@@ -85,21 +85,23 @@ def rerun_and_count(work: Path, before: dict, *extra) -> tuple[int, int, str]:
 # ------------------------------------------------------------------------------------------------- faults
 
 
-def f_sigkill(work: Path):
+def kill_mid_run(work: Path) -> str:
+    """Start the eval, SIGKILL its job container after 6 rows; returns what vlmrun printed."""
     proc = start(work)
     wait_rows(work, 6)
     subprocess.run(["docker", "kill", "-s", "KILL", job_container()], capture_output=True)
-    out, _ = proc.communicate(timeout=300)
+    return proc.communicate(timeout=300)[0]
+
+
+def f_sigkill(work: Path):
+    out = kill_mid_run(work)
     before = records(work)
     lost, twice, rerun = rerun_and_count(work, before)
     return f"{last_line(out)} | {len(before)} rows kept | {rerun}", lost, twice
 
 
 def f_torn_line(work: Path):
-    proc = start(work)
-    wait_rows(work, 6)
-    subprocess.run(["docker", "kill", "-s", "KILL", job_container()], capture_output=True)
-    proc.communicate(timeout=300)
+    kill_mid_run(work)
     shard = sorted((work / MODEL / BENCH / "shards").glob("*.jsonl"))[0]
     with open(shard, "ab") as f:
         f.write(b'{"index": "99", "predic')  # a line torn by the kill

@@ -45,6 +45,16 @@ def translate_api_error(e) -> VlmrunError:
     return VlmrunError(f"docker: {text.splitlines()[0][:300]}")
 
 
+def _remove(container) -> None:
+    """Remove a container whatever its state; one that is already gone (or an engine that is) is no error."""
+    if container is None:
+        return
+    try:
+        container.remove(force=True)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+
+
 def _engine_lost(e: Exception) -> bool:
     import requests
 
@@ -138,11 +148,8 @@ class DockerBackend(Backend):
         for name in job_names:
             for c in self.client.containers.list(all=True, filters={"label": f"io.vlmrun.job={name}"}):
                 if c.status in ("exited", "created", "dead"):
-                    try:
-                        c.remove(force=True)
-                        log(f"removed {c.name}, left {c.status} by an earlier run of {name}")
-                    except Exception:  # noqa: BLE001 - gone meanwhile
-                        pass
+                    _remove(c)
+                    log(f"removed {c.name}, left {c.status} by an earlier run of {name}")
 
     def check_gpus(self, gpus, image: str) -> None:
         """Fail fast, before any CUDA image is built, where the engine cannot hand GPUs to containers."""
@@ -160,11 +167,7 @@ class DockerBackend(Backend):
         except docker.errors.APIError as e:
             raise translate_api_error(e) from None
         finally:
-            if container is not None:
-                try:
-                    container.remove(force=True)
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
+            _remove(container)
 
     def run_one(self, req: ContainerRequest, on_line: Callable[[str], None], tail_lines: int = 40) -> RunOutcome:
         import docker.errors
@@ -204,8 +207,4 @@ class DockerBackend(Backend):
                                     "(scripts/setup.sh, or systemctl start docker) and run the same command: "
                                     "finished rows are kept")
         finally:
-            if container is not None:
-                try:
-                    container.remove(force=True)
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
+            _remove(container)
