@@ -321,7 +321,8 @@ def test_four_families_side_by_side_in_one_call(first_run, tmp_path):
         assert sorted(r["Model"] for r in csv.DictReader(f)) == tiny
 
 
-def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written(first_run, project_copy, tmp_path):
+def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written(first_run, project_copy, tmp_path,
+                                                                                 docker_client):
     """A hub model pulled from a mirror folder into the host's HF cache (no network), then evaluated in a
     container with no network and the weights mounted read-only; HF_TOKEN never lands in any file."""
     import shutil
@@ -337,7 +338,9 @@ def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written
         "processor: {min_pixels: 3136, max_pixels: 50176}\ngeneration: {max_new_tokens: 8}\nbatch_size: 4\n")
     token = "hf_vlmrunTESTtokenNEVERwritten0123456789"
     # HF_HUB_OFFLINE: no machine here reaches the hub, so eval must not try to pull what is missing
-    env = {"VLMRUN_HOME": str(project_copy), "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": token, "HF_HUB_OFFLINE": "1"}
+    ms_token = "ms-vlmrunTESTmodelscopeNEVERwritten42"
+    env = {"VLMRUN_HOME": str(project_copy), "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": token, "HF_HUB_OFFLINE": "1",
+           "MODELSCOPE_API_TOKEN": ms_token}
     missing = run_cli("eval", "mirror-qwen", "--bench", "MME-mini", "--work-dir", str(tmp_path / "w"), env=env)
     assert missing.returncode == 2 and "run `vlmrun models pull mirror-qwen`" in missing.stdout
     out = run_cli("models", "pull", "mirror-qwen", "--source", f"dir:{mirror}", env=env)
@@ -350,11 +353,14 @@ def test_pull_from_a_mirror_then_evaluate_offline_and_the_token_is_never_written
     assert out.returncode == 0, out.stdout[-3000:]
     prov = _prov(tmp_path / "w", "mirror-qwen")
     assert prov["model"]["hub"] == "test-org/tiny-qwen2-vl" and prov["run"]["samples_computed"] == 4
-    for root in (tmp_path / "w", tmp_path / "hf"):
+    for root in (tmp_path / "w", tmp_path / "hf"):  # provenance, reports, logs, predictions, weights
         for f in root.rglob("*"):
             if f.is_file():
-                assert token.encode() not in f.read_bytes(), f
-    assert token not in out.stdout
+                data = f.read_bytes()
+                assert token.encode() not in data and ms_token.encode() not in data, f
+    assert token not in out.stdout and ms_token not in out.stdout
+    image = docker_client.images.get(prov["image"]["tag"])  # nor in the image the job ran in
+    assert not any(t in json.dumps(image.attrs) for t in (token, ms_token))
 
 
 def test_images_list_shows_versions_and_prune_removes_only_stale_images(first_run, docker_client, tmp_path):
