@@ -9,6 +9,7 @@ Each subtask scores acc*100 + acc+*100 (at most 200); perception sums the 10 per
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import pandas as pd
@@ -34,8 +35,9 @@ def process_punctuation(text: str) -> str:
     return _PERIOD_STRIP.sub("", out, count=int(re.UNICODE))
 
 
-def yorn_vlmevalkit(prediction) -> str:
-    words = process_punctuation(str(prediction).lower()).split()
+@functools.lru_cache(maxsize=65536)  # pure: a bootstrap (vlmrun gate) scores the same answers many times
+def _yorn_vlmevalkit(prediction: str) -> str:
+    words = process_punctuation(prediction.lower()).split()
     if "yes" in words and "no" not in words:
         return "Yes"
     if "no" in words and "yes" not in words:
@@ -43,8 +45,17 @@ def yorn_vlmevalkit(prediction) -> str:
     return "Unknown"
 
 
+def yorn_vlmevalkit(prediction) -> str:
+    return _yorn_vlmevalkit(str(prediction))
+
+
 def yorn_official(prediction) -> str:
-    pred = str(prediction).lower()
+    return _yorn_official(str(prediction))
+
+
+@functools.lru_cache(maxsize=65536)
+def _yorn_official(prediction: str) -> str:
+    pred = prediction.lower()
     if pred in ("yes", "no"):
         out = pred
     elif "yes" in pred[:4]:
@@ -81,13 +92,13 @@ def score(df: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
             continue
         acc = sub["hit"].mean() * 100
         if scoring == "vlmevalkit":
-            groups = [g["hit"].tolist() for _, g in sub.groupby("image_path", sort=False)]
+            acc_plus = float((sub.groupby("image_path", sort=False)["hit"].min() > 0).mean()) * 100
         else:
             hits = sub["hit"].tolist()
             if len(hits) % 2:
                 raise VlmrunError(f"official MME scoring pairs rows per image; subtask {cat} has an odd count")
             groups = [hits[i:i + 2] for i in range(0, len(hits), 2)]
-        acc_plus = sum(all(g) for g in groups) / len(groups) * 100
+            acc_plus = sum(all(g) for g in groups) / len(groups) * 100
         result[cat] = float(acc + acc_plus)
     result = {"perception": float(sum(v for k, v in result.items() if k in MME_PERCEPTION)),
               "reasoning": float(sum(v for k, v in result.items() if k in MME_REASONING)), **result}
