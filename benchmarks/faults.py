@@ -179,6 +179,32 @@ def f_ctrl_c_tiny_build(work: Path):
             f"({len(half)} tmp left, rebuilt next run) | rerun exit {again.returncode}"), 0, 0
 
 
+def f_ctrl_c_image_build(work: Path):
+    """A catalogue copy whose 4.40 Dockerfile differs by a comment: a new image tag, built from scratch here
+    (the real images are not touched); Ctrl-C once the build runs, then the same command."""
+    proj = work / "proj"
+    for name in ("manifests", "Dockerfiles", "images", "data"):
+        shutil.copytree(ROOT / name, proj / name, ignore=shutil.ignore_patterns("__pycache__"))
+    dockerfile = proj / "Dockerfiles" / "transformers-4.40.Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "\n# fault suite: another image tag\n")
+    env = {**ENV, "VLMRUN_HOME": str(proj)}
+    args = [*VLMRUN, "eval", "tiny-idefics2", "--bench", BENCH, "--limit", "4", "--work-dir", str(work / "w")]
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(25)  # past the wheelhouse check, inside `docker build`
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=300)
+    tags = subprocess.run(["docker", "images", "-q", "--filter", "dangling=false", "--filter",
+                           "label=io.vlmrun.family=transformers-4.40"], capture_output=True, text=True).stdout.split()
+    again = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=900)
+    new = subprocess.run(["docker", "images", "-q", "--filter", "label=io.vlmrun.family=transformers-4.40"],
+                         capture_output=True, text=True).stdout.split()
+    for image in set(new) - set(tags):  # the fault's own image
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True)
+    return (f"exit {proc.returncode}: {last_line(out)[:120]} | 4.40 images tagged after Ctrl-C: {len(tags)} (the "
+            f"real one only) | rerun exit {again.returncode}, built and ran"), 0, 0
+
+
 def f_gpus_without_toolkit(work: Path):
     out = cli("eval", MODEL, "--bench", BENCH, "--gpus", "all", "--work-dir", str(work))
     return f"exit {out.returncode}: {last_line(out.stdout)[:140]}...", 0, 0
@@ -275,6 +301,7 @@ FAULTS = {"sigkill": ("container SIGKILL mid-run", f_sigkill),
           "disk-full": ("work dir's disk full (96 KB tmpfs)", f_disk_full),
           "ctrl-c-infer": ("Ctrl-C during inference", f_ctrl_c_inference),
           "ctrl-c-tiny": ("Ctrl-C during the tiny-model build", f_ctrl_c_tiny_build),
+          "ctrl-c-build": ("Ctrl-C during an image build", f_ctrl_c_image_build),
           "gpus": ("--gpus on an engine without GPU support", f_gpus_without_toolkit),
           "weights": ("corrupt (truncated) weights", f_corrupt_weights),
           "tsv": ("bad benchmark TSVs", f_bad_tsv),
