@@ -27,7 +27,16 @@ PRED_COLUMNS_FIRST = ["index", "question", "answer", "category", "image_path", "
 
 
 def bench_frame(rows: list[dict]) -> pd.DataFrame:
+    """The benchmark's rows without images. Option cells (A, B, ...) and the hint read as pandas reads them in
+    VLMEvalKit (an empty cell or 'None', 'NA', 'null', ... is missing), so the scorer's choices are the options
+    the model was shown (the worker builds prompts with the same semantics)."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
     df = pd.DataFrame(rows)
+    na = STR_NA_VALUES | {""}
+    for c in df.columns:
+        if (len(c) == 1 and c.isupper()) or c == "hint":
+            df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, str) and v in na) else v)
     return df.drop(columns=[c for c in ("image",) if c in df.columns])
 
 

@@ -103,3 +103,20 @@ def test_mmmu_open_questions_become_option_a():
                        "A": ["x", None, None], "B": ["y", None, None]})
     s = score("mmmu", df)   # row 1: '42' is option A's text -> A = right; row 2: '8' matches nothing
     assert s["overall"] == pytest.approx(200 / 3) and s["unmatched"] == 1
+
+
+def test_option_cells_pandas_reads_as_missing_are_not_choices():
+    """VLMEvalKit reads the TSV with pandas: an option cell 'None' is NaN there, so the option is neither shown
+    to the model nor a choice when scoring; the host's frame reads it the same way."""
+    from vlmrun import scoring
+    from vlmrun.predictions import bench_frame
+
+    rows = [{"index": "0", "question": "q", "A": "cat", "B": "dog", "C": "None", "D": "", "answer": "A",
+             "category": "x", "hint": "NA"}]
+    df = bench_frame(rows)
+    assert df.loc[0, "A"] == "cat" and pd.isna(df.loc[0, "C"]) and pd.isna(df.loc[0, "D"]) and pd.isna(df.loc[0, "hint"])
+    # 'C' is not a choice any more: an answer naming C alone is unmatched, as in VLMEvalKit
+    df["prediction"] = ["C"]
+    assert scoring.score("mcq", df)["unmatched"] == 1
+    df["prediction"] = ["A"]
+    assert scoring.score("mcq", df)["overall"] == 100.0
