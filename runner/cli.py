@@ -1,8 +1,8 @@
 """The `vlmrun` command line."""
 from __future__ import annotations
 
-import json
 import errno
+import json
 import os
 import shutil
 import signal
@@ -13,6 +13,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import VlmrunError
@@ -37,8 +38,6 @@ def _log(line: str) -> None:
 
 def _print_table(title: str, columns, rows, as_json: bool = False) -> None:
     if as_json:
-        import json
-
         print(json.dumps([dict(zip(columns, row)) for row in rows], indent=1, default=str))
         return
     t = Table(title=title)
@@ -136,17 +135,10 @@ def eval_cmd(
     written = write_report(work_dir, tables, runs, records=records, cat=cat)
     console.print("report: " + ", ".join(str(p) for p in written), highlight=False)
     failed = [r for r in results if r.status not in ("ok", "submitted")]
-    for r in failed:
-        from rich.text import Text  # the error is plain text: a '[...]' in it is not markup
-
+    for r in failed:  # the error is plain text: a '[...]' in it is not markup
         console.print(Text.assemble(("failed", "red"), f" {r.job.name}: {r.error}"), highlight=False, soft_wrap=True)
-    gate_failed = False
-    if gate or gate_against:
-        try:
-            gate_cmd(work_dir, gate_against or "reference", None, None, junit_file, False, 500, 0.95)
-        except typer.Exit:
-            gate_failed = True
-    if failed or gate_failed:
+    gate_passed = _gate(work_dir, gate_against or "reference", junit_file=junit_file) if gate or gate_against else True
+    if failed or not gate_passed:
         raise typer.Exit(1)
 
 
@@ -235,13 +227,9 @@ def report_cmd(work_dir: Path = typer.Argument(..., help="a work dir of earlier 
                formats: str = typer.Option("csv,md,xlsx,json,html", "--format",
                                            help="comma-separated: csv, md, xlsx, json, html")):
     """Rebuild and print the merged report of every job in WORK_DIR."""
-    from .report import collect, print_tables, record_runs_table, score_tables, write_report
+    from .report import print_tables, record_runs_table, score_tables, scored_records, write_report
 
-    if not work_dir.is_dir():
-        raise VlmrunError(f"{work_dir} is not a folder")
-    records = [r for r in collect(work_dir) if r.get("scores")]
-    if not records:
-        raise VlmrunError(f"no scored results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
+    records = scored_records(work_dir)
     cat = _catalogue()
     tables = score_tables(records, cat)
     runs = record_runs_table(records)
@@ -268,6 +256,9 @@ def import_cmd(predictions: Path = typer.Argument(..., help="a VLMEvalKit predic
     report_cmd(work_dir, "csv,md,xlsx,json,html")
 
 
+GATE_SAMPLES, GATE_CONFIDENCE = 500, 0.95  # the gate's bootstrap replicates and interval, by default
+
+
 @app.command("gate")
 def gate_cmd(work_dir: Path = typer.Argument(..., help="the work dir whose scores are checked"),
              against: str = typer.Option("reference", "--against", help="reference (the model manifests' reference "
@@ -279,9 +270,16 @@ def gate_cmd(work_dir: Path = typer.Argument(..., help="the work dir whose score
              metric: Optional[List[str]] = typer.Option(None, "--metric", help="only these score keys (repeatable)"),
              junit_file: Optional[Path] = typer.Option(None, "--junit", help="write JUnit XML here"),
              as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON"),
-             samples: int = typer.Option(500, "--samples", min=20, help="bootstrap replicates (against a run)"),
-             confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999)):
+             samples: int = typer.Option(GATE_SAMPLES, "--samples", min=20, help="bootstrap replicates (against a run)"),
+             confidence: float = typer.Option(GATE_CONFIDENCE, "--confidence", min=0.5, max=0.999)):
     """Exit 1 when a score drifts: from its reference, or from another run of the same model and benchmark."""
+    if not _gate(work_dir, against, tolerance, metric, junit_file, as_json, samples, confidence):
+        raise typer.Exit(1)
+
+
+def _gate(work_dir: Path, against: str, tolerance: Optional[str] = None, metric=None, junit_file: Optional[Path] = None,
+          as_json: bool = False, samples: int = GATE_SAMPLES, confidence: float = GATE_CONFIDENCE) -> bool:
+    """Run the gate, print its verdict (and write its JUnit); True when it passes."""
     from .gate import against_reference, against_run, junit, lines
     from .predictions import atomic_write
 
@@ -294,8 +292,6 @@ def gate_cmd(work_dir: Path = typer.Argument(..., help="the work dir whose score
     if junit_file:
         atomic_write(junit_file, lambda p: p.write_text(junit(res)))
     if as_json:
-        import json
-
         print(json.dumps(res.as_json(), indent=1))
     else:
         for line in lines(res):
@@ -303,8 +299,7 @@ def gate_cmd(work_dir: Path = typer.Argument(..., help="the work dir whose score
         failed = sum(c.failed for c in res.checks)
         print(f"gate: {'PASS' if res.passed else 'FAIL'} ({len(res.checks)} checks, {failed} failed, against {res.against})"
               + (f"; JUnit: {junit_file}" if junit_file else ""))
-    if not res.passed:
-        raise typer.Exit(1)
+    return res.passed
 
 
 @app.command("score")

@@ -49,11 +49,16 @@ def read_tsv(path: Path) -> list[dict]:
                           "benchmark files are UTF-8, tab-separated, as VLMEvalKit writes them") from None
 
 
+def is_missing(value) -> bool:
+    """A TSV cell that pandas.read_csv (VLMEvalKit's reader) reads as missing: empty, or 'None', 'NA', 'nan', ..."""
+    from pandas._libs.parsers import STR_NA_VALUES  # pandas.read_csv's missing-value markers
+
+    return value is None or (isinstance(value, str) and (value == "" or value in STR_NA_VALUES))
+
+
 def bench_rows(path: Path) -> list[dict]:
     """The rows a job predicts: VLMEvalKit skips rows without an image (ImageBaseDataset, skip_noimg), and so
     does the worker; a row whose image cell is empty or a missing-value marker gets no prediction."""
-    from pandas._libs.parsers import STR_NA_VALUES  # pandas.read_csv's missing-value markers
-
     rows = read_tsv(path)
     if rows:  # checked here, before any container starts
         lacking = [c for c in ("index", "question") if c not in rows[0]]
@@ -62,7 +67,7 @@ def bench_rows(path: Path) -> list[dict]:
         if lacking:
             raise VlmrunError(f"{path} has no {', '.join(lacking)} column: a benchmark TSV in VLMEvalKit's layout has "
                               "index, image, question (and answer); check the file or its manifest")
-    return [r for r in rows if "image" not in r or (r["image"] or "") not in STR_NA_VALUES | {""}]
+    return [r for r in rows if "image" not in r or not is_missing(r["image"])]
 
 
 def write_tsv(rows: list[dict], path: Path, columns: list[str]) -> None:

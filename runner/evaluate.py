@@ -202,20 +202,7 @@ class Evaluator:
                 return
             bad = [o for o in mine if not o.ok]
             if bad:
-                o = bad[0]
-                why = o.error or (OOM if o.oom_killed else f"exit code {o.exit_code}")
-                lines = [l for l in o.log_tail if l.strip() and not l.startswith("@@vlmrun")]
-                detail = mon.errors[-1] if mon.errors else " | ".join(lines[-3:])
-                if not mon.errors and (o.oom_killed or o.exit_code in (137, -9)):  # killed: its log says nothing
-                    why = OOM if o.oom_killed else f"killed with SIGKILL, exit code {o.exit_code}"
-                    kept = len(read_records(job.run_dir / "shards"))
-                    detail = f"the {kept} rows finished so far are kept; the same command resumes"
-                where = f"; log: {o.log_file}" if o.log_file else ""
-                if r.model_dir and any(m in detail for m in DAMAGED_WEIGHTS):
-                    where += (f"; the weights in {r.model_dir} look damaged: "
-                              + ("delete that folder and the tiny model is made again" if job.model.source.tiny
-                                 else f"pull them again (`vlmrun models pull {job.model.name}`)"))
-                raise VlmrunError(f"worker failed ({why})" + (f": {detail}" if detail.strip() else "") + where)
+                raise VlmrunError(self._failure(r, bad[0]))
         t = time.monotonic()
         df = merge(rows, job.run_dir / "shards")
         left = int(df["prediction"].isna().sum())
@@ -224,6 +211,26 @@ class Evaluator:
         write_xlsx(df, predictions_file(job))
         r.times["merge_s"] = round(time.monotonic() - t, 3)
         write_provenance(r, self.backend_name, env, r.started or datetime.now(timezone.utc))
+
+    @staticmethod
+    def _failure(r: JobResult, o: RunOutcome) -> str:
+        """One line for a failed task: why, the worker's error (or, for a killed worker, what was kept), its log,
+        and what to do about damaged weights."""
+        job, mon = r.job, r.monitor
+        if not mon.errors and (o.oom_killed or o.exit_code in (137, -9)):  # killed: its log says nothing
+            kept = len(read_records(job.run_dir / "shards"))
+            why = OOM if o.oom_killed else f"killed with SIGKILL, exit code {o.exit_code}"
+            detail = f"the {kept} rows finished so far are kept; the same command resumes"
+        else:
+            why = o.error or (OOM if o.oom_killed else f"exit code {o.exit_code}")
+            lines = [l for l in o.log_tail if l.strip() and not l.startswith("@@vlmrun")]
+            detail = mon.errors[-1] if mon.errors else " | ".join(lines[-3:])
+        where = f"; log: {o.log_file}" if o.log_file else ""
+        if r.model_dir and any(m in detail for m in DAMAGED_WEIGHTS):
+            where += (f"; the weights in {r.model_dir} look damaged: "
+                      + ("delete that folder and the tiny model is made again" if job.model.source.tiny
+                         else f"pull them again (`vlmrun models pull {job.model.name}`)"))
+        return f"worker failed ({why})" + (f": {detail}" if detail.strip() else "") + where
 
     def _model_dir(self, r: JobResult, env: Environment, status=lambda s: None) -> Path:
         model = r.job.model

@@ -23,7 +23,7 @@ import pandas as pd
 from . import scoring
 from .errors import VlmrunError
 from .predictions import read_predictions
-from .report import collect, scorer_of
+from .report import scored_records, scorer_of
 
 TOLERANCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
 
@@ -71,18 +71,12 @@ def parse_tolerance(text: str):
 
 
 def _records(work_dir: Path) -> dict:
-    if not work_dir.is_dir():
-        raise VlmrunError(f"{work_dir} is not a folder")
-    recs = {(r["model"]["name"], r["benchmark"]["name"]): r for r in collect(work_dir) if r.get("scores")}
-    if not recs:
-        raise VlmrunError(f"no scored results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
-    return recs
+    return {(r["model"]["name"], r["benchmark"]["name"]): r for r in scored_records(work_dir)}
 
 
 def _metrics(rec: dict, cat, chosen: list[str] | None) -> list[str]:
     sc = scorer_of(rec, cat)
-    keys = [k for k in (chosen or list(dict.fromkeys([*sc.headline, sc.main]))) if k in rec["scores"]]
-    return keys
+    return [k for k in (chosen or list(dict.fromkeys([*sc.headline, sc.main]))) if k in rec["scores"]]
 
 
 def against_reference(work_dir: Path, cat, tolerance: str = "1", metrics: list[str] | None = None) -> GateResult:
@@ -111,8 +105,8 @@ def against_reference(work_dir: Path, cat, tolerance: str = "1", metrics: list[s
     return result
 
 
-def against_run(work_dir: Path, other: Path, cat, tolerance: str = "0", metrics: list[str] | None = None,
-                samples: int = 500, confidence: float = 0.95, seed: int = 0) -> GateResult:
+def against_run(work_dir: Path, other: Path, cat, tolerance: str, metrics: list[str] | None, samples: int,
+                confidence: float, seed: int = 0) -> GateResult:
     """work_dir's scores minus other's, pair by pair, with a paired bootstrap interval per metric."""
     tol = parse_tolerance(tolerance)
     mine, base = _records(work_dir), _records(other)

@@ -10,6 +10,8 @@ import pandas as pd
 
 from vlmrun_worker.shards import read_records  # the container side's own reader
 
+from .datasets import is_missing
+
 # Characters an .xlsx cell cannot hold as such: they are written as the OOXML escape _xHHHH_ (and a literal
 # '_xHHHH_' as '_x005F_xHHHH_'), as xlsxwriter writes VLMEvalKit's files, so no answer loses a character.
 _ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
@@ -30,13 +32,10 @@ def bench_frame(rows: list[dict]) -> pd.DataFrame:
     """The benchmark's rows without images. Option cells (A, B, ...) and the hint read as pandas reads them in
     VLMEvalKit (an empty cell or 'None', 'NA', 'null', ... is missing), so the scorer's choices are the options
     the model was shown (the worker builds prompts with the same semantics)."""
-    from pandas._libs.parsers import STR_NA_VALUES
-
     df = pd.DataFrame(rows)
-    na = STR_NA_VALUES | {""}
     for c in df.columns:
         if (len(c) == 1 and c.isupper()) or c == "hint":
-            df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, str) and v in na) else v)
+            df[c] = df[c].map(lambda v: None if is_missing(v) else v)
     return df.drop(columns=[c for c in ("image",) if c in df.columns])
 
 

@@ -33,8 +33,9 @@ class LineProgress:
 
     def add_task(self, description: str, total: int = 0, status: str = "", **_) -> int:
         tid = len(self._tasks)
-        self._tasks[tid] = {"description": description, "total": total, "completed": 0, "status": _plain(status),
+        self._tasks[tid] = {"description": description, "total": total, "completed": 0, "status": "",
                             "start": time.monotonic(), "printed_at": None, "printed": None, "rate_from": None}
+        self._set_status(self._tasks[tid], status, self._tasks[tid]["start"])
         return tid
 
     def advance(self, task: int, advance: int = 1) -> None:
@@ -43,23 +44,30 @@ class LineProgress:
 
     def update(self, task: int, completed: int | None = None, status: str | None = None, **_) -> None:
         t = self._tasks[task]
-        changed = status is not None and _plain(status) != t["status"]
-        if status is not None:
-            t["status"] = _plain(status)
-        if completed is not None:
-            if t["rate_from"] is None and completed != t["completed"]:
-                t["rate_from"] = (time.monotonic(), t["completed"])  # rows before this run count no speed
-            t["completed"] = completed
         now = time.monotonic()
+        if completed is not None:
+            t["completed"] = completed
+        changed = status is not None and self._set_status(t, status, now)
         due = t["printed_at"] is None or now - t["printed_at"] >= self.every
         if changed or (due and (t["completed"], t["status"]) != t["printed"]):
             self._print(t, now)
 
+    @staticmethod
+    def _set_status(t: dict, status: str, now: float) -> bool:
+        """Set a task's status; True when it changed. Speed counts from the start of inference: not resumed
+        rows, not the image or model load."""
+        plain = _plain(status)
+        if plain == t["status"]:
+            return False
+        t["status"] = plain
+        if plain == "inference":
+            t["rate_from"] = (now, t["completed"])
+        return True
+
     def _print(self, t: dict, now: float) -> None:
         elapsed = int(now - t["start"])
         speed = ""
-        if (t["status"] == "inference" and t["rate_from"] is not None and now > t["rate_from"][0]
-                and t["completed"] > t["rate_from"][1]):
+        if t["status"] == "inference" and now > t["rate_from"][0] and t["completed"] > t["rate_from"][1]:
             speed = f", {(t['completed'] - t['rate_from'][1]) / (now - t['rate_from'][0]):.1f} rows/s"
         self.console.print(f"{t['description']}: {t['completed']}/{t['total']} rows, {t['status'] or 'waiting'}"
                            f"{speed}, {elapsed // 60}:{elapsed % 60:02d}", markup=False, highlight=False)

@@ -28,6 +28,18 @@ def collect(work_dir: Path) -> list[dict]:
     return out
 
 
+def scored_records(work_dir: Path) -> list[dict]:
+    """The records of a work dir that carry scores; a one-line error where there are none."""
+    from .errors import VlmrunError
+
+    if not Path(work_dir).is_dir():
+        raise VlmrunError(f"{work_dir} is not a folder")
+    records = [r for r in collect(work_dir) if r.get("scores")]
+    if not records:
+        raise VlmrunError(f"no scored results under {work_dir}: run `vlmrun eval ... --work-dir {work_dir}` first")
+    return records
+
+
 def scorer_of(rec: dict, cat=None) -> scoring.Scorer:
     name = rec.get("benchmark", {}).get("scorer")
     if not name and cat is not None and rec["benchmark"]["name"] in cat.benchmarks:
@@ -146,21 +158,26 @@ def comparisons(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     return out
 
 
+def _run_row(model, bench, status, family, batch, follows, env: dict, computed, times: dict) -> dict:
+    return {"Model": model, "Benchmark": bench, "Status": status, "Family": family, "Batch": batch,
+            # which VLMEvalKit wrapper and version the model's inputs follow (proved by tests/test_parity.py)
+            "Inputs follow": follows, "transformers": env.get("transformers", ""), "torch": env.get("torch", ""),
+            "Computed": computed, **{k: v for k, v in times.items() if k.endswith("_s")}}
+
+
+def _runs_frame(rows: list[dict], errors: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows).assign(Error=errors)  # last, whichever rows carry which timings
+
+
 def runs_table(results) -> pd.DataFrame:
+    """The runs of one eval, failed ones included."""
     rows = []
     for r in results:
-        env = {}
         prov = r.job.run_dir / "provenance.json"
-        if prov.is_file():
-            env = (json.loads(prov.read_text()).get("environment") or {})
-        rows.append({"Model": r.job.model.name, "Benchmark": r.job.bench.name, "Status": r.status,
-                     "Family": r.job.family, "Batch": r.job.batch_size,
-                     # which VLMEvalKit wrapper and version the model's inputs follow (proved by tests/test_parity.py)
-                     "Inputs follow": r.job.model.reference, "transformers": env.get("transformers", ""),
-                     "torch": env.get("torch", ""), "Computed": r.computed,
-                     **{k: v for k, v in r.times.items() if k.endswith("_s")},
-                     "Error": r.error or ""})
-    return pd.DataFrame(rows)
+        env = (json.loads(prov.read_text()).get("environment") or {}) if prov.is_file() else {}
+        rows.append(_run_row(r.job.model.name, r.job.bench.name, r.status, r.job.family, r.job.batch_size,
+                             r.job.model.reference, env, r.computed, r.times))
+    return _runs_frame(rows, [r.error or "" for r in results])
 
 
 def record_runs_table(records: list[dict]) -> pd.DataFrame:
@@ -172,14 +189,12 @@ def record_runs_table(records: list[dict]) -> pd.DataFrame:
         imported = rec.get("imported")
         follows = (f"imported: {Path(imported['file']).name} (sha256 {imported['sha256'][:12]})" if imported
                    else model.get("reference") or "")
-        rows.append({"Model": model.get("name"), "Benchmark": (rec.get("benchmark") or {}).get("name"),
-                     "Status": "imported" if imported else "ok",
-                     "Family": (rec.get("image") or {}).get("family") or model.get("family") or "",
-                     "Batch": run.get("batch_size", ""), "Inputs follow": follows,
-                     "transformers": env.get("transformers", ""), "torch": env.get("torch", ""),
-                     "Computed": run.get("samples_computed", imported["rows"] if imported else ""),
-                     **{k: v for k, v in (run.get("times") or {}).items() if k.endswith("_s")}})
-    return pd.DataFrame(rows).assign(Error="")
+        rows.append(_run_row(model.get("name"), (rec.get("benchmark") or {}).get("name"),
+                             "imported" if imported else "ok",
+                             (rec.get("image") or {}).get("family") or model.get("family") or "",
+                             run.get("batch_size", ""), follows, env,
+                             run.get("samples_computed", imported["rows"] if imported else ""), run.get("times") or {}))
+    return _runs_frame(rows, [""] * len(rows))
 
 
 def random_weight_note(models, cat) -> str | None:

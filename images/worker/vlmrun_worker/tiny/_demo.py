@@ -36,12 +36,12 @@ def answer_tokens(tok):
     tok.add_tokens([w for w in words if len(tok.tokenize(w)) != 1])
 
 
-def install(tok, embed, head, norm, layers, writers, n_heads, n_kv_heads, eos_id, calibrate, seed=0):
+def install(tok, embed, head, norm, layers, writers, n_heads, n_kv_heads, eos_id, run_prompt, size_range, seed=0):
     """embed/head: the language model's input embedding and output layer (untied); layers: its decoder layers
     (Llama-shaped: self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, post_attention_layernorm); norm: the
     final norm; writers: other Linear layers whose output lands in the residual stream (the vision
-    projector); calibrate(module): that module's output at the last position, (images, questions, hidden),
-    for each of calibration_images() with each of calibration_questions(), with the weights as they are."""
+    projector); run_prompt(image, question): one forward pass of the model on that prompt, through its own
+    processor; size_range: the calibration images' sides in pixels."""
     import torch
 
     hidden = embed.weight.shape[1]
@@ -101,6 +101,7 @@ def install(tok, embed, head, norm, layers, writers, n_heads, n_kv_heads, eos_id
             head.bias.zero_()
         w[eos_id, END] = 100.0
         mlp = layers[-1].mlp
+        calibrate = lambda module: _calibrate(module, run_prompt, size_range)  # noqa: E731
         calib = calibrate(layers[-1].post_attention_layernorm).float()  # the last MLP's input, last position
         raw = calib / calib[..., ONE:ONE + 1]  # before the norm: the scale the knots are in
         src = [*TXT, *free]
@@ -206,6 +207,16 @@ def calibration_questions():
              "Is {} on the left? Please answer yes or no.",
              "What colour is {}? Answer the question using a single word or phrase."]
     return [forms[i % len(forms)].format(things[i % len(things)]) for i in range(8)]
+
+
+def _calibrate(module, run_prompt, size_range):
+    """module's output at the last position, (images, questions, hidden), for each calibration image with each
+    calibration question, with the weights as they are now."""
+    import torch
+
+    return torch.stack([torch.stack([last_hidden(module, lambda: run_prompt(image, question))
+                                     for question in calibration_questions()])
+                        for image in calibration_images(size_range=size_range)])
 
 
 def last_hidden(module, run):

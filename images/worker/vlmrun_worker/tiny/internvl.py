@@ -2,7 +2,7 @@
 import shutil
 from pathlib import Path
 
-from ._demo import answer_tokens, calibration_images, calibration_questions, install, last_hidden
+from ._demo import answer_tokens, install
 from ._tokenizer import byte_level_tokenizer
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>"]
@@ -49,13 +49,8 @@ def _demo_head(model, tok, llm):
                and m.out_features == llm["hidden_size"] and not n.startswith("language_model.")]
     gen = dict(max_new_tokens=1, do_sample=False)
 
-    def calibrate(module):
-        out = []
-        for image in calibration_images(size_range=(100, 900)):
-            pv = pixel_values(image, 6, torch.float32)
-            out.append(torch.stack([last_hidden(module, lambda: model.chat(tok, pv, q, gen))
-                                    for q in calibration_questions()]))
-        return torch.stack(out)
+    def run_prompt(image, question):
+        model.chat(tok, pixel_values(image, 6, torch.float32), question, gen)
 
     install(tok, lm.get_input_embeddings(), lm.lm_head, lm.model.norm, lm.model.layers, writers,
-            llm["num_attention_heads"], llm["num_key_value_heads"], llm["eos_token_id"], calibrate)
+            llm["num_attention_heads"], llm["num_key_value_heads"], llm["eos_token_id"], run_prompt, size_range=(100, 900))

@@ -1,5 +1,5 @@
 """Tiny Qwen2-VL: the real Qwen2VLForConditionalGeneration and Qwen2VLProcessor, random weights."""
-from ._demo import answer_tokens, calibration_images, calibration_questions, install, last_hidden
+from ._demo import answer_tokens, install
 from ._tokenizer import byte_level_tokenizer, version_tuple
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
@@ -74,18 +74,12 @@ def _demo_head(model, processor, text, eos_id):
                if isinstance(m, torch.nn.Linear) and m.out_features == text["hidden_size"] and ".layers." not in n
                and m is not model.lm_head]
 
-    def calibrate(module):
-        size = {"shortest_edge": 4 * 28 * 28, "longest_edge": 64 * 28 * 28}
-        out = []
-        for image in calibration_images(size_range=(56, 300)):
-            rows = []
-            for question in calibration_questions():
-                msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-                prompt = processor.apply_chat_template(msgs, add_generation_prompt=True)
-                inputs = processor(text=[prompt], images=[image], return_tensors="pt", size=size)
-                rows.append(last_hidden(module, lambda: model(**inputs)))
-            out.append(torch.stack(rows))
-        return torch.stack(out)
+    size = {"shortest_edge": 4 * 28 * 28, "longest_edge": 64 * 28 * 28}
+
+    def run_prompt(image, question):
+        msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+        prompt = processor.apply_chat_template(msgs, add_generation_prompt=True)
+        model(**processor(text=[prompt], images=[image], return_tensors="pt", size=size))
 
     install(processor.tokenizer, lm.embed_tokens, model.lm_head, lm.norm, lm.layers, writers, text["num_attention_heads"],
-            text["num_key_value_heads"], eos_id, calibrate)
+            text["num_key_value_heads"], eos_id, run_prompt, size_range=(56, 300))
