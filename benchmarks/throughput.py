@@ -82,6 +82,8 @@ def main():
     ap.add_argument("--gpus", default=None, help="as vlmrun eval --gpus (all | N | 0,1)")
     ap.add_argument("--backend", default="docker", choices=["docker", "local"], help="--full-size: where the jobs run")
     ap.add_argument("--model", default="qwen2-vl-2b-random", help="--full-size: the model to measure")
+    ap.add_argument("--configs", default="batch1,batch8-prefetch1,batch8,batch16,default",
+                    help="--full-size: which runs (default: no --batch-size, the batch grown from free GPU memory)")
     a = ap.parse_args()
     if a.full_size and not a.gpus and a.model == "qwen2-vl-2b-random":
         sys.exit("--full-size measures a 2B model: run it on a GPU machine with --gpus all")
@@ -145,8 +147,10 @@ def full(a, proj: Path, tmp: Path) -> None:
     configs = [("batch1", ["--batch-size", "1", "--prefetch", "1", "--limit", str(max(8, a.rows // 4))]),
                ("batch8-prefetch1", ["--batch-size", "8", "--prefetch", "1"]),
                ("batch8", ["--batch-size", "8"]),
-               ("batch16", ["--batch-size", "16"])]
-    for name, extra in configs:
+               ("batch16", ["--batch-size", "16"]),
+               ("default", [])]
+    wanted = a.configs.split(",")
+    for name, extra in [c for c in configs if c[0] in wanted]:
         work = tmp / name
         wall = run(proj, work, model, "--nproc", "1", *extra, *common)
         t = times(work, model)
@@ -154,9 +158,10 @@ def full(a, proj: Path, tmp: Path) -> None:
         print(f"  {name:<17} {t['samples']:>5} samples  infer {t['infer_s']:8.2f} s  "
               f"{t['samples'] / t['infer_s']:7.2f} samples/s  waited for data {t.get('data_wait_s', 0):6.2f} s  "
               f"preprocessing {t.get('prepare_s', 0):6.2f} s on {t.get('prefetch_workers', '?')} thread(s)  "
-              f"load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
+              f"batch {t.get('batch_size_used', '?')}  load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
     sps = {name: t["samples"] / t["infer_s"] for name, t, _ in rows}
-    print("vs batch 1: " + "   ".join(f"{name} {v / sps['batch1']:.2f}x" for name, v in sps.items() if name != "batch1"))
+    if "batch1" in sps:
+        print("vs batch 1: " + "   ".join(f"{name} {v / sps['batch1']:.2f}x" for name, v in sps.items() if name != "batch1"))
     print_split(rows, ["tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s", "score_s"])
 
 if __name__ == "__main__":

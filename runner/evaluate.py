@@ -196,6 +196,8 @@ class Evaluator:
                            **{k: round(v, 3) for k, v in mon.slowest.items() if k.endswith("_s")},
                            prefetch_workers=int(mon.slowest["prefetch_workers"]),
                            torch_threads=int(mon.slowest["torch_threads"]))
+            if mon.slowest["batch_size"]:  # the batch the worker ran at (grown on a GPU from free memory)
+                r.times["batch_size_used"] = int(mon.slowest["batch_size"])
             env = mon.env
             if any(o.submitted for o in mine):
                 r.status = "submitted"

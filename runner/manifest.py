@@ -109,6 +109,9 @@ class Model(_Strict):
     prompt: Prompt = Field(default_factory=Prompt)
     generation: Generation = Field(default_factory=Generation)
     batch_size: int = Field(1, gt=0)
+    gpu_max_batch_size: Optional[int] = Field(
+        None, gt=0, description="on GPUs (hf engine, no --batch-size): the worker grows the batch from batch_size "
+                                "up to this, as far as the GPU's free memory allows at the first batch's peak use")
     engines: list[Literal["hf", "vllm"]] = Field(default_factory=lambda: ["hf"],
                                                  description="inference engines this model can run on")
     description: str = ""
@@ -146,7 +149,7 @@ def available_adapters(root: Path | None = None) -> list[str]:
     """Adapters are modules of the worker package; a new file there is a new adapter."""
     root = root or project_root()
     d = root / "images" / "worker" / "vlmrun_worker" / "adapters"
-    engines = {"base", "vllm_chat"}  # shared helpers and engine wrappers, not model code
+    engines = {"base", "gpu", "vllm_chat"}  # shared helpers and engine wrappers, not model code
     return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_") and p.stem not in engines)
 
 

@@ -15,7 +15,8 @@ class JobMonitor:
     """Turns the worker's event lines into one progress bar per job (all its shards feed the same one); keeps the
     log and timings."""
 
-    SLOWEST = ("infer_s", "data_wait_s", "prepare_s", "grouped_s", "prefetch_workers", "torch_threads")
+    SLOWEST = ("infer_s", "data_wait_s", "prepare_s", "grouped_s", "prefetch_workers", "torch_threads",
+               "batch_size")
 
     def __init__(self, progress: Progress, task, log_path: Path, console: Console, verbose: bool):
         self.progress, self.task, self.console, self.verbose = progress, task, console, verbose

@@ -24,6 +24,7 @@ class Job:
     engine: str = "hf"
     prefetch: Optional[int] = None  # preprocessing threads per rank; None: the worker decides (device, cores)
     driver: Optional[str] = None  # the host's NVIDIA driver the CUDA flavour was chosen for (cuda.py)
+    max_batch_size: Optional[int] = None  # GPU: the worker grows the batch up to this as memory allows
 
     @property
     def name(self) -> str:
@@ -84,6 +85,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         for b in bs:
             jobs.append(Job(model=m, bench=b, flavour=flavour_m, nproc=n, gpus=gpus,
                             batch_size=batch_size or m.batch_size, limit=limit,
+                            max_batch_size=(m.gpu_max_batch_size if gpus and engine == "hf" and batch_size is None
+                                            else None),
                             run_dir=Path(work_dir) / m.name / b.name, engine=engine, prefetch=prefetch,
                             driver=driver))
     return jobs

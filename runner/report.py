@@ -158,6 +158,11 @@ def comparisons(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     return out
 
 
+def _batch(asked, used) -> str:
+    """The batch column: the batch size, or 'asked→used' where the worker grew it on a GPU."""
+    return f"{asked}→{used}" if used and asked != "" and int(used) != int(asked) else str(asked)
+
+
 def _run_row(model, bench, status, family, batch, follows, env: dict, computed, times: dict) -> dict:
     return {"Model": model, "Benchmark": bench, "Status": status, "Family": family, "Batch": batch,
             # which VLMEvalKit wrapper and version the model's inputs follow (proved by tests/test_parity.py)
@@ -175,7 +180,8 @@ def runs_table(results) -> pd.DataFrame:
     for r in results:
         prov = r.job.run_dir / "provenance.json"
         env = (json.loads(prov.read_text()).get("environment") or {}) if prov.is_file() else {}
-        rows.append(_run_row(r.job.model.name, r.job.bench.name, r.status, r.job.family, r.job.batch_size,
+        rows.append(_run_row(r.job.model.name, r.job.bench.name, r.status, r.job.family,
+                             _batch(r.job.batch_size, r.times.get("batch_size_used")),
                              r.job.model.reference, env, r.computed, r.times))
     return _runs_frame(rows, [r.error or "" for r in results])
 
@@ -192,7 +198,8 @@ def record_runs_table(records: list[dict]) -> pd.DataFrame:
         rows.append(_run_row(model.get("name"), (rec.get("benchmark") or {}).get("name"),
                              "imported" if imported else "ok",
                              (rec.get("image") or {}).get("family") or model.get("family") or "",
-                             run.get("batch_size", ""), follows, env,
+                             _batch(run.get("batch_size", ""), (run.get("times") or {}).get("batch_size_used")),
+                             follows, env,
                              run.get("samples_computed", imported["rows"] if imported else ""), run.get("times") or {}))
     return _runs_frame(rows, [""] * len(rows))
 

@@ -69,3 +69,20 @@ def test_the_plan_picks_the_flavour_and_records_the_driver(tmp_path, monkeypatch
         make_plan(cat, ["qwen2-vl-2b"], ["MME"], tmp_path, gpus=parse_gpus("all"))
     monkeypatch.delenv("VLMRUN_NVIDIA_DRIVER")
     assert make_plan(cat, ["qwen2-vl-2b"], ["MME"], tmp_path)[0].flavour == "cpu"  # no --gpus: no driver asked
+
+
+def test_gpu_jobs_may_grow_their_batch_unless_the_user_fixed_it(tmp_path, monkeypatch):
+    from vlmrun.container import job_payload
+
+    monkeypatch.setenv("VLMRUN_NVIDIA_DRIVER", "580.159.04")
+    cat = Catalogue()
+    gpu = {j.model.name: j for j in make_plan(cat, ["qwen2-vl-2b", "internvl2-2b"], ["MME"], tmp_path,
+                                                gpus=parse_gpus("all"))}
+    assert (gpu["qwen2-vl-2b"].batch_size, gpu["qwen2-vl-2b"].max_batch_size) == (8, 64)
+    assert gpu["internvl2-2b"].max_batch_size is None  # chat() one question at a time: no gpu_max_batch_size
+    payload = job_payload(gpu["qwen2-vl-2b"], "/d.tsv", "/m", "/o")
+    assert payload["max_batch_size"] == 64 and payload["batch_size"] == 8
+    (fixed,) = make_plan(cat, ["qwen2-vl-2b"], ["MME"], tmp_path, gpus=parse_gpus("all"), batch_size=16)
+    assert (fixed.batch_size, fixed.max_batch_size) == (16, None)  # --batch-size: exactly that
+    (cpu,) = make_plan(cat, ["qwen2-vl-2b"], ["MME"], tmp_path)
+    assert cpu.max_batch_size is None  # the CPU keeps the manifest's batch

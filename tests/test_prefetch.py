@@ -119,3 +119,29 @@ def test_rows_are_grouped_by_image_size_and_text_length():
     order = [r.index for r in group_by_length(rows)]
     assert order == ["4", "1", "3", "0", "2"]  # unreadable first (it fails where it is loaded), then by size
     assert length_key(rows[0])[:2] == (1, ((540000, 900, 600),))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resize_grows_later_batches_and_keeps_every_row_once_in_order(workers):
+    feed = Prefetch(_rows(40), 4, None, workers)
+    sizes, order = [], []
+    for i, (batch, _) in enumerate(feed):
+        if i == 0:
+            feed.resize(16)  # what the worker does on a GPU after the first batch
+        sizes.append(len(batch))
+        order += [s.index for s in batch]
+    assert order == [str(i) for i in range(40)]
+    assert sizes[0] == 4 and max(sizes) == 16
+    # chunks already handed to a thread keep their size: at most workers + 1 of them after the first
+    assert sizes.count(4) <= 1 + workers + 1
+
+
+def test_choose_batch_fills_the_spare_memory_within_the_bounds():
+    from vlmrun_worker.run import choose_batch
+
+    gib = 2**30
+    assert choose_batch(0.25 * gib, 100 * gib, 8, 64) == 64       # plenty of memory: the manifest's most
+    assert choose_batch(0.25 * gib, 5 * gib, 8, 64) == 16         # 0.8 * 5 / 0.25 = 16
+    assert choose_batch(0.25 * gib, 7 * gib, 8, 64) == 16         # 22 rounded down to a multiple of 8
+    assert choose_batch(2 * gib, 5 * gib, 8, 64) == 8             # never below the starting size
+    assert choose_batch(0, 5 * gib, 8, 64) == 64

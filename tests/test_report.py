@@ -130,3 +130,10 @@ def test_html_report_in_a_real_browser(scored_workdir, tmp_path):
         assert (tmp_path / "report.png").stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_the_batch_column_shows_a_batch_the_worker_grew():
+    from vlmrun.report import _batch
+
+    assert _batch(8, 64) == "8→64"
+    assert _batch(8, 8) == "8" and _batch(8, None) == "8" and _batch("", None) == ""

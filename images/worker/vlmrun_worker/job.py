@@ -39,6 +39,7 @@ class JobFile:
     device: str
     batch_size: int
     model: dict
+    max_batch_size: Optional[int] = None  # on a GPU: grow the batch up to this, as free memory allows
     engine: str = "hf"
     limit: Optional[int] = None
     prefetch_workers: Optional[int] = None

@@ -34,14 +34,23 @@ class Prefetch:
     """Decode images and run the adapter's preprocessing for the next batches in background threads while
     the model works on the current one; batches come out in order. Iterating yields (samples, prepared).
 
-    `waited_s` is how long the model sat waiting for data (0 when prefetch keeps up), `prepare_s` the
-    preprocessing time summed over the threads."""
+    `resize(n)` changes the size of the batches not yet handed to a thread (the worker grows the batch on a GPU
+    once the first batch has shown its memory use). `waited_s` is how long the model sat waiting for data (0 when
+    prefetch keeps up), `prepare_s` the preprocessing time summed over the threads."""
 
     def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1):
-        self.chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+        self.rows, self.batch_size, self._pos = list(rows), max(1, int(batch_size)), 0
         self.prepare, self.workers = prepare, max(0, int(workers))  # 0: prepared inline, no thread
         self.waited_s = self.prepare_s = 0.0
         self._lock = threading.Lock()
+
+    def resize(self, batch_size: int) -> None:
+        self.batch_size = max(1, int(batch_size))
+
+    def _next_chunk(self):
+        chunk = self.rows[self._pos:self._pos + self.batch_size]
+        self._pos += len(chunk)
+        return chunk
 
     def _load(self, chunk):
         t = time.monotonic()
@@ -53,25 +62,39 @@ class Prefetch:
 
     def __iter__(self):
         if self.workers == 0:
-            for chunk in self.chunks:
+            while chunk := self._next_chunk():
                 yield self._load(chunk)  # its time is preparation, not waiting: waited_s stays 0
             return
         ahead = self.workers + 1  # batches in flight: every thread busy, one more ready
         with ThreadPoolExecutor(self.workers, thread_name_prefix="vlmrun-prefetch") as pool:
-            pending = deque(pool.submit(self._load, c) for c in self.chunks[:ahead])
-            nxt = ahead
+            pending = deque()
+
+            def top_up():
+                while len(pending) < ahead and (chunk := self._next_chunk()):
+                    pending.append(pool.submit(self._load, chunk))
             try:
+                top_up()
                 while pending:
                     t = time.monotonic()
                     item = pending.popleft().result()
                     self.waited_s += time.monotonic() - t
-                    if nxt < len(self.chunks):
-                        pending.append(pool.submit(self._load, self.chunks[nxt]))
-                        nxt += 1
+                    top_up()
                     yield item
             finally:
                 for f in pending:
                     f.cancel()
+
+
+def choose_batch(per_sample_bytes: float, spare_bytes: float, start: int, most: int, share: float = 0.8) -> int:
+    """The batch size for the rest of a GPU job: as many samples as `share` of the spare GPU memory holds at the
+    first batch's peak memory per sample, between the starting size and the manifest's most, rounded down to a
+    multiple of 8 above 8."""
+    if per_sample_bytes <= 0:
+        return max(start, most)
+    n = int(share * spare_bytes // per_sample_bytes)
+    if n > 8:
+        n -= n % 8
+    return max(start, min(most, n))
 
 
 def job_cores() -> int:
@@ -156,15 +179,22 @@ def run(job_path: str) -> int:
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
-        if job.batch_size > 1:
+        grow = use_cuda and (job.max_batch_size or 0) > job.batch_size
+        if job.batch_size > 1 or grow:
             t2 = time.monotonic()
             mine = group_by_length(mine)
+            if grow:  # the largest prompts first: the first batch's memory use bounds every later one
+                mine.reverse()
             timings["grouped_s"] = time.monotonic() - t2
         workers, threads = plan_threads(device, world, job.prefetch_workers)
         if threads:
             torch.set_num_threads(threads)
         timings["torch_threads"] = torch.get_num_threads()
         feed = Prefetch(mine, job.batch_size, getattr(adapter, "prepare", None), workers)
+        timings["batch_size"] = job.batch_size
+        if grow:
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
         with ShardWriter(pred_dir, rank, shard, job.shards) as writer:
             for batch, prepared in feed:
                 preds = adapter.generate(batch, prepared)
@@ -172,6 +202,14 @@ def run(job_path: str) -> int:
                     writer.write({"index": s.index, "prediction": p})
                 timings["samples"] += len(batch)
                 emit("progress", rank=rank, n=len(batch))
+                if grow:
+                    grow = False
+                    per_sample = (torch.cuda.max_memory_allocated() - base) / len(batch)
+                    spare = torch.cuda.mem_get_info()[0] + torch.cuda.memory_reserved() - torch.cuda.memory_allocated()
+                    timings["batch_size"] = choose_batch(per_sample, spare, job.batch_size, job.max_batch_size)
+                    feed.resize(timings["batch_size"])
+                    emit("batch", rank=rank, size=timings["batch_size"],
+                         gib_per_sample=round(per_sample / 2**30, 3), spare_gib=round(spare / 2**30, 1))
         timings.update(infer_s=time.monotonic() - t1, data_wait_s=feed.waited_s, prepare_s=feed.prepare_s,
                        prefetch_workers=workers)
 

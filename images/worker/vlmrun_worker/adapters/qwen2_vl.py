@@ -140,6 +140,11 @@ class Adapter:
                                          **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
         self.model.to(device).eval()
         self.gen = generation_kwargs(self.spec)
+        self.cuda = device.startswith("cuda")
+        if self.cuda:
+            from .gpu import strided_conv_as_matmul
+
+            strided_conv_as_matmul(self.model)
 
     def prepare(self, samples):
         proc = self.processors.get()
@@ -148,7 +153,12 @@ class Adapter:
             msgs = build_messages(s.question, self.spec, s.extra, len(s.images))
             texts.append(proc.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
             images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
-        return proc(text=texts, images=images or None, padding=True, return_tensors="pt")
+        out = proc(text=texts, images=images or None, padding=True, return_tensors="pt")
+        if self.cuda:
+            from .gpu import pin_pixels
+
+            pin_pixels(out, self.model.dtype)
+        return out
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
