@@ -139,7 +139,8 @@ def main():
     ap.add_argument("--manifest", default=str(ROOT / "manifests" / "models" / "qwen2-vl-2b-random.yaml"))
     ap.add_argument("--profile", type=int, default=0, help="profile this many batches at the largest batch size")
     ap.add_argument("--variants", default="", help="comma list run at the largest batch size after the others: "
-                    "compile (torch.compile of the vision tower's elementwise work)")
+                    "compile (torch.compile of the vision tower's elementwise work), prefetch=N (threads from here on), "
+                    "again (the last settings once more)")
     ap.add_argument("--out", default=".")
     a = ap.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
@@ -184,9 +185,13 @@ def main():
 
     b = max(int(x) for x in a.batches.split(","))
     base_preds = preds
+    workers = a.prefetch
     for v in [x for x in a.variants.split(",") if x]:
-        VARIANTS[v](adapter)
-        r, preds = run_config(adapter, rows, b, a.prefetch, timer)
+        if v.startswith("prefetch="):  # the preprocessing threads from here on
+            workers = int(v.split("=", 1)[1])
+        elif v != "again":  # again: the same settings once more (e.g. compile's time spent in the first run)
+            VARIANTS[v](adapter)
+        r, preds = run_config(adapter, rows, b, workers, timer)
         r["variant"] = v
         r["same_as_base_at_this_batch"] = f"{sum(base_preds.get(i) == p for i, p in preds.items())}/{len(preds)}"
         results.append(r)

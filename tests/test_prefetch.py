@@ -89,8 +89,8 @@ def test_threads_are_sized_together_from_the_cores():
     assert plan_threads("cpu", 2, cores=16) == (1, 7)
     assert plan_threads("cpu", 1, prefetch=3, cores=16) == (3, 13)  # --prefetch wins
     assert plan_threads("cpu", 1, prefetch=0, cores=16) == (0, 16)
-    assert plan_threads("cuda:0", 1, cores=16) == (4, None)  # torch's CPU threads left alone on a GPU
-    assert plan_threads("cuda:0", 8, cores=16) == (2, None)
+    assert plan_threads("cuda:0", 1, cores=16) == (1, None)  # torch's CPU threads left alone on a GPU;
+    assert plan_threads("cuda:0", 8, cores=16) == (1, None)  # one thread: more hold the GIL against the launches
     assert plan_threads("cuda:0", 4, cores=2) == (1, None)
     assert 1 <= job_cores() <= 4096
 

@@ -46,7 +46,8 @@ def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200) -
     `work` as /work (writable), without network, as the image's user."""
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o777)
-    cmd = ["docker", "run", "--rm", "--network", "none", "--init",
+    # --hostname localhost: torchrun's rendezvous resolves the container's own name (no network: no DNS)
+    cmd = ["docker", "run", "--rm", "--network", "none", "--init", "--hostname", "localhost",
            "-v", f"{ROOT / 'images' / 'worker'}:/opt/vlmrun/worker:ro", "-v", f"{HERE}:/parity:ro",
            "-v", f"{oracle_site()}:/oracle:ro", "-v", f"{work}:/work", "-e", "HOME=/work",
            image, "python", *argv]

@@ -75,7 +75,7 @@ def _build_qwen(cfg):
         _cpu_loading(getattr(transformers, name))
     _inputs_stay_on_cpu()
     wrapper = M.Qwen2VLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
-    adapter = _adapter(cfg)
+    adapter = None if cfg.get("wrapper_only") else _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter
 
