@@ -180,13 +180,15 @@ def f_ctrl_c_tiny_build(work: Path):
 
 
 def f_ctrl_c_image_build(work: Path):
-    """A catalogue copy whose 4.40 Dockerfile differs by a comment: a new image tag, built from scratch here
+    """A catalogue copy whose 4.40 family has its own Dockerfile, the shared one plus a comment: a new image tag, built from scratch here
     (the real images are not touched); Ctrl-C once the build runs, then the same command."""
     proj = work / "proj"
     for name in ("manifests", "Dockerfiles", "images", "data"):
         shutil.copytree(ROOT / name, proj / name, ignore=shutil.ignore_patterns("__pycache__"))
-    dockerfile = proj / "Dockerfiles" / "transformers-4.40.Dockerfile"
-    dockerfile.write_text(dockerfile.read_text() + "\n# fault suite: another image tag\n")
+    shared = proj / "Dockerfiles" / "family.Dockerfile"
+    (proj / "Dockerfiles" / "fault.Dockerfile").write_text(shared.read_text() + "\n# fault suite: another image tag\n")
+    fam = proj / "manifests" / "families" / "transformers-4.40.yaml"
+    fam.write_text(fam.read_text() + "dockerfile: Dockerfiles/fault.Dockerfile\n")
     env = {**ENV, "VLMRUN_HOME": str(proj)}
     args = [*VLMRUN, "eval", "tiny-idefics2", "--bench", BENCH, "--limit", "4", "--work-dir", str(work / "w")]
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -87,9 +87,10 @@ def torchrun_command(nproc, job_file: str, python: Optional[str] = None) -> list
 
 
 def worker_command(job: Job, job_file: str, python: Optional[str] = None) -> list[str]:
-    """torchrun data parallelism for the transformers engine; one plain process for vLLM, which manages its
-    own GPU workers (and must not see torchrun's distributed environment)."""
-    if job.engine == "vllm":
+    """torchrun data parallelism for the transformers engine; one plain process for one rank (torchrun's launcher
+    process costs ~2 s per job: a second Python importing torch) and for vLLM, which manages its own GPU workers
+    (and must not see torchrun's distributed environment)."""
+    if job.engine == "vllm" or job.nproc == 1:
         return [python or "python", "-m", "vlmrun_worker", "run", job_file]
     return torchrun_command(job.nproc, job_file, python)
 

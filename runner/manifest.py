@@ -28,7 +28,8 @@ class Family(_Strict):
     name: str
     description: str = ""
     python: str
-    dockerfile: str
+    dockerfile: str = Field("Dockerfiles/family.Dockerfile",
+                            description="the template every family shares unless one needs its own")
     flavours: dict[Literal["cpu", "cuda", "cuda12", "vllm"], Flavour]
     source_file: Optional[str] = Field(None, exclude=True)
 

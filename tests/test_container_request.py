@@ -68,8 +68,8 @@ def test_cpu_job_container_settings(tmp_path):
     assert env["HF_HUB_OFFLINE"] == env["TRANSFORMERS_OFFLINE"] == "1"
     assert env["CUDA_VISIBLE_DEVICES"] == ""
     assert env["PYTHONPATH"] == "/opt/vlmrun/worker"
-    assert kw["command"] == ["torchrun", "--standalone", "--nproc-per-node=1", "-m", "vlmrun_worker", "run",
-                             "/vlmrun/out/job.json"]
+    # one rank: the worker itself, without torchrun's launcher process (~2 s per job)
+    assert kw["command"] == ["python", "-m", "vlmrun_worker", "run", "/vlmrun/out/job.json"]
     assert payload["device"] == "cpu" and payload["data"] == "/vlmrun/data/MME-mini.tsv"
     assert payload["model_dir"] == "/vlmrun/model" and payload["adapter"] == "qwen2_vl"
     assert payload["model"]["processor"] == {"min_pixels": 3136, "max_pixels": 50176}
@@ -115,7 +115,10 @@ def test_tiny_request_writes_only_to_its_cache(tmp_path):
 def test_local_request_runs_the_same_worker(tmp_path):
     job = _job(tmp_path)
     req, payload = local_job_request(job, tmp_path / "d.tsv", tmp_path / "w")
-    assert req.command[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=1", "-m",
+    assert req.command[1:] == ["-m", "vlmrun_worker", "run", str(job.run_dir / "job.json")]
+    job.nproc = 2
+    req, _ = local_job_request(job, tmp_path / "d.tsv", tmp_path / "w")
+    assert req.command[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m",
                                "vlmrun_worker", "run", str(job.run_dir / "job.json")]
     assert req.env["PYTHONPATH"].startswith(str(worker_dir()))
     assert payload["data"] == str(tmp_path / "d.tsv") and payload["out_dir"] == str(job.run_dir)

@@ -66,7 +66,7 @@ def test_podman_enroot_and_apptainer_lines(tmp_path):
     assert podman[1].startswith("podman run --ulimit=host --rm --name vlmrun-tiny-qwen2-vl-MME-mini-")
     enroot = runtime_lines(req, "enroot", "/shared/images", None, False)
     assert enroot[0].startswith("[ -f /shared/images/vlmrun_transformers-latest_cpu-abc.sqsh ] || enroot import")
-    assert any(l.startswith("enroot start --rw --mount ") and " torchrun --standalone " in l for l in enroot)
+    assert any(l.startswith("enroot start --rw --mount ") and " python -m vlmrun_worker run " in l for l in enroot)
     app = runtime_lines(req, "apptainer", None, "registry.example.org/lab", True)
     assert app[0].endswith("docker://registry.example.org/lab/vlmrun/transformers-latest:cpu-abc")
     assert app[1].startswith("exec apptainer exec --containall --no-home --pwd /tmp --nv --bind ")

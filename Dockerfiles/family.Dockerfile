@@ -1,6 +1,7 @@
-# Image family transformers-4.33: a pinned Python environment, nothing more.
+# Every image family, every flavour: a pinned Python environment, nothing more. A family differs only in what the
+# build arguments bring: its base image (Python version) and its lock (copied into the build context as lock.txt).
 # The worker is not baked in: vlmrun mounts images/worker read-only at run time.
-# Built by `vlmrun images build transformers-4.33`, which passes the build arguments below, serves the
+# Built by `vlmrun images build FAMILY`, which passes the build arguments below, serves the
 # host-side wheelhouse on the loopback interface and builds with host networking: no index, no registry.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
