@@ -28,6 +28,7 @@ def test_the_locks_say_which_cuda_each_flavour_needs():
     cat = Catalogue()
     assert cuda_flavours(cat, "transformers-latest") == {"cuda": (13, 0), "cuda12": (12, 8)}
     assert cuda_flavours(cat, "transformers-4.40") == {"cuda": (12, 1)}
+    assert cuda_flavours(cat, "transformers-4.48") == {"cuda": (12, 4)}
     assert cuda_flavours(cat, "transformers-4.37") == {"cuda": (12, 1)}
     assert cuda_flavours(cat, "transformers-4.33") == {"cuda": (11, 7)}
 

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.docker,
               pytest.mark.skipif(not os.environ.get("VLMRUN_TEST_CUDA_IMAGES"),
                                  reason="set VLMRUN_TEST_CUDA_IMAGES=1 (builds every CUDA image, 5-6 GB each)")]
 TINY = {"transformers-latest": "tiny-qwen2-vl", "transformers-4.37": "tiny-internvl",
-        "transformers-4.33": "tiny-idefics", "transformers-4.40": "tiny-idefics2"}
+        "transformers-4.33": "tiny-idefics", "transformers-4.40": "tiny-idefics2", "transformers-4.48": "tiny-llava-next"}
 
 
 def _pairs():

@@ -289,9 +289,9 @@ def test_mcq_and_vqa_benchmarks_run_through_both_families(first_run, project_cop
     assert summary[0] == "Model,MCQ-synth,VQA-synth" and len(summary) == 3
 
 
-def test_four_families_side_by_side_in_one_call(first_run, tmp_path):
+def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
     """Every tiny fixture (one per natively supported model class, plus our InternVL-interface test model), each in
-    its family's image, in one `vlmrun eval` call: four transformers versions side by side. Run at batch 4 and
+    its family's image, in one `vlmrun eval` call: five transformers versions side by side. Run at batch 4 and
     at batch 1, the greedy answers are the same."""
     from vlmrun.manifest import Catalogue
     from vlmrun_worker.shards import read_records
@@ -312,11 +312,12 @@ def test_four_families_side_by_side_in_one_call(first_run, tmp_path):
     work = tmp_path / "bs4"
     versions = {m: _prov(work, m)["environment"]["transformers"] for m in tiny}
     assert versions["tiny-idefics"].startswith("4.33.") and versions["tiny-internvl"].startswith("4.37.")
-    assert versions["tiny-llava"].startswith("4.37.") and versions["tiny-llava-next"].startswith("4.40.")
+    assert versions["tiny-llava"].startswith("4.37.") and versions["tiny-llava-next"].startswith("4.48.")
     assert versions["tiny-idefics2"].startswith("4.40.") and versions["tiny-qwen2-vl"].startswith("5.")
     assert versions["tiny-qwen2.5-vl"].startswith("5.")
     families = {_prov(work, m)["image"]["family"] for m in tiny}
-    assert families == {"transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-latest"}
+    assert families == {"transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-4.48",
+                        "transformers-latest"}
     with open(work / "report.csv") as f:
         assert sorted(r["Model"] for r in csv.DictReader(f)) == tiny
 

@@ -32,7 +32,8 @@ RESULTS: dict[str, dict] = {}
 def images(docker_client):
     cat = Catalogue()
     return {f: ensure_image(docker_client, cat, f, "cpu", log=lambda *_: None).tag
-            for f in ("transformers-latest", "transformers-4.37", "transformers-4.33", "transformers-4.40")}
+            for f in ("transformers-latest", "transformers-4.37", "transformers-4.33", "transformers-4.40",
+                      "transformers-4.48")}
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,19 @@ def test_idefics_inputs_are_vlmevalkits(images, work, model):
            "wrapper_args": {}, "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
+
+
+def test_llava_next_inputs_are_vlmevalkits(images, work):
+    """VLMEvalKit's LLaVA_Next builds its prompt with the processor's chat template (the published
+    llava-v1.6-mistral-7b-hf one, tests/parity/checkpoints/) and decodes the whole output; vlmrun fills the
+    manifest's template and decodes the new tokens: the same tokens, pixels (as the fp16 model gets them), image
+    sizes, generate() arguments and answer."""
+    image = images["transformers-4.48"]
+    cfg = {"wrapper": "LLaVA_Next", "adapter": "llava_hf", "spec": _spec("llava-next-mistral-7b"),
+           "overrides": _overrides("llava-next-mistral-7b"), "wrapper_args": {},
+           "model_dir": host.make_model(image, work, "llava_next", "llava_next_tiny", "llava-v1.6-mistral-7b-hf"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("llava-next-mistral-7b", host.run_oracle(image, work, cfg, "llava-next-mistral-7b"))
 
 
 def test_internvl_tiles_are_vlmevalkits_load_image(images, work):

@@ -64,12 +64,17 @@ def make_model(image: str, work: Path, recipe: str, name: str, published: str | 
         proc = run_in_image(image, work, ["-m", "vlmrun_worker", "make-tiny", recipe, f"/work/models/{name}"])
         assert proc.returncode == 0, proc.stdout[-2000:]
     if published:
-        # The published folder's layout: preprocessor_config.json (top-level min/max_pixels) and
-        # chat_template.json, no processor_config.json (which transformers 5 writes and reads first).
+        # The published folder's files that the checks depend on, over the tiny model's: the chat template
+        # (chat_template.json; transformers 5 writes chat_template.jinja and reads it first), and where the
+        # folder has one the preprocessor config (Qwen: top-level min/max_pixels), then without
+        # processor_config.json, which transformers 5 writes and reads first and the published Qwen folders lack.
         src = HERE / "checkpoints" / published
-        for f in ("processor_config.json", "chat_template.jinja", "video_preprocessor_config.json"):
+        drop = ["chat_template.jinja"]
+        if (src / "preprocessor_config.json").is_file():
+            drop += ["processor_config.json", "video_preprocessor_config.json"]
+            shutil.copy(src / "preprocessor_config.json", out / "preprocessor_config.json")
+        for f in drop:
             (out / f).unlink(missing_ok=True)
-        shutil.copy(src / "preprocessor_config.json", out / "preprocessor_config.json")
         shutil.copy(src / "chat_template.json", out / "chat_template.json")
         template = json.loads((src / "chat_template.json").read_text())["chat_template"]
         tok_cfg = out / "tokenizer_config.json"
@@ -77,10 +82,11 @@ def make_model(image: str, work: Path, recipe: str, name: str, published: str | 
         if "chat_template" in cfg:
             cfg["chat_template"] = template
             tok_cfg.write_text(json.dumps(cfg, indent=1))
-        gen_path = out / "generation_config.json"
-        gen = json.loads(gen_path.read_text()) if gen_path.is_file() else {}
-        gen.update(json.loads((src / "generation_config.json").read_text()))
-        gen_path.write_text(json.dumps(gen, indent=1))
+        if (src / "generation_config.json").is_file():
+            gen_path = out / "generation_config.json"
+            gen = json.loads(gen_path.read_text()) if gen_path.is_file() else {}
+            gen.update(json.loads((src / "generation_config.json").read_text()))
+            gen_path.write_text(json.dumps(gen, indent=1))
     return f"/work/models/{name}"
 
 

@@ -40,6 +40,8 @@ def build(cfg: dict):
         return _build_internvl(cfg)
     if kind in ("IDEFICS", "IDEFICS2"):
         return _build_idefics(cfg, kind)
+    if kind == "LLaVA_Next":
+        return _build_llava_next(cfg)
     raise SystemExit(f"no parity wrapper for {kind}")
 
 
@@ -95,6 +97,24 @@ def _build_idefics(cfg, kind):
     return wrapper, adapter
 
 
+def _build_llava_next(cfg):
+    """VLMEvalKit's LLaVA_Next (vlmeval/vlm/llava/llava.py): fp16 weights, `model.cuda()`, and inputs moved with
+    `.to('cuda', torch.float16)`; here the weights load on the CPU and `.cuda()` keeps them there."""
+    import sys
+
+    import transformers
+    from vlmeval.vlm.llava import llava as M
+
+    sys.modules["flash_attn"] = None  # not installed (a GPU package): `import flash_attn` fails as it would here
+    _cpu_loading(transformers.LlavaNextForConditionalGeneration)
+    transformers.LlavaNextForConditionalGeneration.cuda = lambda self, *a, **kw: self
+    _inputs_stay_on_cpu()
+    wrapper = M.LLaVA_Next(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
 def _build_internvl(cfg):
     import torch
     import transformers
@@ -136,6 +156,19 @@ def _effective(model_dir, kwargs):
     return {k: d[k] for k in sorted(d) if k not in ("transformers_version",)}
 
 
+def _same_pixels(theirs, ours) -> bool:
+    """Pixel tensors equal as the model receives them: where one side already casts to the model's half
+    precision (VLMEvalKit's LLaVA_Next: `.to('cuda', torch.float16)`) and the other leaves the cast to the model's
+    vision tower, the other is compared after that same cast."""
+    import torch
+    from oracle import same
+
+    if isinstance(theirs, torch.Tensor) and isinstance(ours, torch.Tensor) and theirs.dtype != ours.dtype \
+            and theirs.dtype in (torch.float16, torch.bfloat16):
+        ours = ours.to(theirs.dtype)
+    return same(theirs, ours)
+
+
 def compare(wrapper, adapter, struct, sample, name):
     from oracle import describe, same
 
@@ -162,7 +195,7 @@ def compare(wrapper, adapter, struct, sample, name):
     checks = {
         "prompt tokens": same(ta.get("input_ids"), tb.get("input_ids")),
         "attention mask": same(ta.get("attention_mask"), tb.get("attention_mask")),
-        "image pixels": same(ta.get("pixel_values"), tb.get("pixel_values")),
+        "image pixels": _same_pixels(ta.get("pixel_values"), tb.get("pixel_values")),
         "generate kwargs": same(ga, gb),
         "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
         "answer decoding": theirs == ours,
@@ -171,6 +204,8 @@ def compare(wrapper, adapter, struct, sample, name):
         checks["image grid"] = same(ta.get("image_grid_thw"), tb.get("image_grid_thw"))
     if "image_attention_mask" in ta or "image_attention_mask" in tb:  # IDEFICS
         checks["image attention mask"] = same(ta.get("image_attention_mask"), tb.get("image_attention_mask"))
+    if "image_sizes" in ta or "image_sizes" in tb:  # LLaVA-NeXT
+        checks["image sizes"] = same(ta.get("image_sizes"), tb.get("image_sizes"))
     if "pixel_attention_mask" in ta or "pixel_attention_mask" in tb:  # Idefics2
         checks["pixel attention mask"] = same(ta.get("pixel_attention_mask"), tb.get("pixel_attention_mask"))
     return {"checks": checks,

@@ -1,4 +1,4 @@
-"""Tiny LLaVA-NeXT (LLaVA-1.6) in llava-hf's layout (transformers 4.40 era): the real
+"""Tiny LLaVA-NeXT (LLaVA-1.6) in llava-hf's layout (transformers 4.40 and later): the real
 LlavaNextForConditionalGeneration (any-resolution tiling over image_grid_pinpoints, Mistral text model) and
 LlavaNextProcessor, random weights."""
 from .llava import IMAGE, fill_pad_row, text_config, tokenizer, vision_config
@@ -20,4 +20,10 @@ def make(out_dir):
     model.save_pretrained(out_dir)
     image_proc = LlavaNextImageProcessor(size={"shortest_edge": IMAGE}, crop_size={"height": IMAGE, "width": IMAGE},
                                          image_grid_pinpoints=PINPOINTS)
-    LlavaNextProcessor(image_processor=image_proc, tokenizer=tok).save_pretrained(out_dir)
+    import inspect
+
+    kw = {}
+    if "patch_size" in inspect.signature(LlavaNextProcessor.__init__).parameters:
+        # from transformers 4.47 the processor expands <image> itself, as in the published llava-hf folders
+        kw = dict(patch_size=14, vision_feature_select_strategy="default", num_additional_image_tokens=1)
+    LlavaNextProcessor(image_processor=image_proc, tokenizer=tok, **kw).save_pretrained(out_dir)
