@@ -144,4 +144,4 @@ def test_choose_batch_fills_the_spare_memory_within_the_bounds():
     assert choose_batch(0.25 * gib, 5 * gib, 8, 64) == 16         # 0.8 * 5 / 0.25 = 16
     assert choose_batch(0.25 * gib, 7 * gib, 8, 64) == 16         # 22 rounded down to a multiple of 8
     assert choose_batch(2 * gib, 5 * gib, 8, 64) == 8             # never below the starting size
-    assert choose_batch(0, 5 * gib, 8, 64) == 64
+    assert choose_batch(0, 5 * gib, 8, 64) == 8                   # nothing measured: no growth

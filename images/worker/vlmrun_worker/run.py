@@ -88,9 +88,9 @@ class Prefetch:
 def choose_batch(per_sample_bytes: float, spare_bytes: float, start: int, most: int, share: float = 0.8) -> int:
     """The batch size for the rest of a GPU job: as many samples as `share` of the spare GPU memory holds at the
     first batch's peak memory per sample, between the starting size and the manifest's most, rounded down to a
-    multiple of 8 above 8."""
+    multiple of 8 above 8. Nothing measured (no memory read): the starting size stays."""
     if per_sample_bytes <= 0:
-        return max(start, most)
+        return start
     n = int(share * spare_bytes // per_sample_bytes)
     if n > 8:
         n -= n % 8
