@@ -29,12 +29,9 @@ sys.path.insert(0, str(ROOT / "tests" / "parity"))
 
 
 def vlmeval_cfg(model_dir: str, tag: str) -> dict:
-    from vlmrun.container import model_settings
-    from vlmrun.manifest import Catalogue
-    from vlmrun.plan import make_plan
+    import host
 
-    (job,) = make_plan(Catalogue(), ["tiny-qwen2-vl"], ["MME"], "/tmp/unused")
-    spec = {k: v for k, v in model_settings(job).items() if k not in ("references", "source")}
+    spec = host.model_spec("tiny-qwen2-vl")
     p = spec.get("processor") or {}
     return {"wrapper": "Qwen2VLChat", "adapter": "qwen2_vl", "spec": spec, "model_dir": model_dir,
             # Qwen2VLChat's arguments for the same pixel bounds and answer length as the manifest's

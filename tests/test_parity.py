@@ -41,12 +41,6 @@ def work(tmp_path_factory):
     return tmp_path_factory.mktemp("parity")
 
 
-def _spec(model: str) -> dict:
-    (job,) = make_plan(Catalogue(), [model], ["MME"], "/tmp/unused")
-    spec = model_settings(job)
-    return {k: v for k, v in spec.items() if k not in ("references", "source")}
-
-
 def _overrides(model: str) -> dict:
     """Per benchmark, the benchmark's overrides for the model's adapter (as the worker gets them)."""
     cat = Catalogue()
@@ -73,7 +67,7 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct", {}),
 def test_qwen_inputs_are_vlmevalkits(images, work, model):
     recipe, published, extra_args = QWEN[model]
     image = images["transformers-latest"]
-    spec = _spec(model)
+    spec = host.model_spec(model)
     cfg = {"wrapper": "Qwen2VLChat", "adapter": "qwen2_vl", "spec": spec, "overrides": _overrides(model),
            "wrapper_args": {"min_pixels": 1280 * 28 * 28, "max_pixels": 16384 * 28 * 28, **extra_args},
            "model_dir": host.make_model(image, work, recipe, model.replace(".", "_"), published),
@@ -87,7 +81,7 @@ def test_qwen_inputs_are_vlmevalkits(images, work, model):
 
 def test_internvl2_inputs_are_vlmevalkits(images, work):
     image = images["transformers-4.37"]
-    cfg = {"wrapper": "InternVLChat", "adapter": "internvl_chat", "spec": _spec("internvl2-2b"),
+    cfg = {"wrapper": "InternVLChat", "adapter": "internvl_chat", "spec": host.model_spec("internvl2-2b"),
            "overrides": _overrides("internvl2-2b"), "wrapper_args": {"version": "V2.0"}, "tiles_recorded": True, "stub": ["torchvision"],
            "model_dir": host.make_model(image, work, "internvl", "internvl_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
@@ -102,7 +96,7 @@ IDEFICS = {"idefics-9b-instruct": ("IDEFICS", "transformers-4.33", "idefics"),
 def test_idefics_inputs_are_vlmevalkits(images, work, model):
     wrapper, family, recipe = IDEFICS[model]
     image = images[family]
-    cfg = {"wrapper": wrapper, "adapter": recipe, "spec": _spec(model), "overrides": _overrides(model),
+    cfg = {"wrapper": wrapper, "adapter": recipe, "spec": host.model_spec(model), "overrides": _overrides(model),
            "wrapper_args": {}, "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
@@ -114,7 +108,7 @@ def test_llava_next_inputs_are_vlmevalkits(images, work):
     manifest's template and decodes the new tokens: the same tokens, pixels (as the fp16 model gets them), image
     sizes, generate() arguments and answer."""
     image = images["transformers-4.48"]
-    cfg = {"wrapper": "LLaVA_Next", "adapter": "llava_hf", "spec": _spec("llava-next-mistral-7b"),
+    cfg = {"wrapper": "LLaVA_Next", "adapter": "llava_hf", "spec": host.model_spec("llava-next-mistral-7b"),
            "overrides": _overrides("llava-next-mistral-7b"), "wrapper_args": {},
            "model_dir": host.make_model(image, work, "llava_next", "llava_next_tiny", "llava-v1.6-mistral-7b-hf"),
            "benches": list(BENCHES), "bench_types": BENCHES}
@@ -137,7 +131,7 @@ def test_mme_predictions_agree_end_to_end(images, work):
     lmu = work / "LMUData-mme-e2e"
     lmu.mkdir(parents=True, exist_ok=True)
     build_mme_tsv(SHARED_MME / "questions", lmu / "MME.tsv")
-    cfg = {"wrapper": "Qwen2VLChat", "adapter": "qwen2_vl", "spec": _spec("tiny-qwen2-vl"), "generate": True,
+    cfg = {"wrapper": "Qwen2VLChat", "adapter": "qwen2_vl", "spec": host.model_spec("tiny-qwen2-vl"), "generate": True,
            "wrapper_args": {"min_pixels": 4 * 28 * 28, "max_pixels": 64 * 28 * 28, "max_new_tokens": 8},
            "model_dir": host.make_model(image, work, "qwen2_vl", "tiny_qwen2_vl"), "keep_tables": True,
            "batch_size": Catalogue().model("tiny-qwen2-vl").batch_size,

@@ -41,6 +41,16 @@ def oracle_site() -> Path:
     return CACHE / "site"
 
 
+def model_spec(model: str) -> dict:
+    """A model manifest's settings as the worker gets them for MME (references and source left out)."""
+    from vlmrun.container import model_settings
+    from vlmrun.manifest import Catalogue
+    from vlmrun.plan import make_plan
+
+    (job,) = make_plan(Catalogue(), [model], ["MME"], "/tmp/unused")
+    return {k: v for k, v in model_settings(job).items() if k not in ("references", "source")}
+
+
 def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200) -> subprocess.CompletedProcess:
     """Run a python command in `image` with the worker, this folder and the oracle site mounted read-only and
     `work` as /work (writable), without network, as the image's user."""
