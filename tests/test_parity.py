@@ -115,6 +115,24 @@ def test_llava_next_inputs_are_vlmevalkits(images, work):
     _assert_all_identical("llava-next-mistral-7b", host.run_oracle(image, work, cfg, "llava-next-mistral-7b"))
 
 
+def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):
+    """VLMEvalKit's `LLaVA` runs haotian-liu's original llava package (llava-torch) on the original layout; vlmrun
+    runs transformers' Llava on llava-hf's conversion of the same tiny weights (tests/parity/llava_original.py).
+    Both generate: the prompt tokens (-200 read as <image>), pixels (as the fp16 model gets them), generate()
+    arguments, stopping and answers (first 16 new tokens) are identical, at batch 1 and at the manifest's batch."""
+    image = images["transformers-4.37"]
+    original, converted = host.make_llava_pair(image, work)
+    spec = host.model_spec("llava-1.5-7b")
+    cfg = {"wrapper": "LLaVA", "adapter": "llava_hf", "spec": spec, "overrides": _overrides("llava-1.5-7b"),
+           "wrapper_args": {}, "original_dir": original, "model_dir": converted, "spy": True, "cap": 16,
+           "batch_size": spec.get("batch_size") or Catalogue().model("llava-1.5-7b").batch_size,
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    res = host.run_oracle(image, work, cfg, "llava-1.5-7b")
+    _assert_all_identical("llava-1.5-7b", res)
+    answered = [c for c in res["cases"] if c["vlmeval"].strip()]
+    assert len(answered) > len(res["cases"]) // 2, "the tiny models generated nothing to compare"
+
+
 def test_internvl_tiles_are_vlmevalkits_load_image(images, work):
     res = host.run_oracle(images["transformers-latest"], work, {"tiles": True}, "internvl-tiles")
     _assert_all_identical("internvl tiles", res)

@@ -145,3 +145,14 @@ def test_choose_batch_fills_the_spare_memory_within_the_bounds():
     assert choose_batch(0.25 * gib, 7 * gib, 8, 64) == 16         # 22 rounded down to a multiple of 8
     assert choose_batch(2 * gib, 5 * gib, 8, 64) == 8             # never below the starting size
     assert choose_batch(0, 5 * gib, 8, 64) == 8                   # nothing measured: no growth
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_batch_never_mixes_rows_with_different_numbers_of_images(workers):
+    """transformers 4.37's Llava answers differently for a row batched with rows of more images (the parity
+    suite's MMMU case): the feed cuts a batch where the image count changes."""
+    one = _rows(1)[0].image_b64
+    counts = [1, 1, 1, 2, 2, 3, 1, 1]
+    rows = [Row(index=str(i), question="q", image_b64=one if n == 1 else [one] * n) for i, n in enumerate(counts)]
+    out = [[s.index for s in b] for b, _ in Prefetch(rows, 4, None, workers)]
+    assert out == [["0", "1", "2"], ["3", "4"], ["5"], ["6", "7"]]

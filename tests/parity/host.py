@@ -100,6 +100,17 @@ def make_model(image: str, work: Path, recipe: str, name: str, published: str | 
     return f"/work/models/{name}"
 
 
+def make_llava_pair(image: str, work: Path) -> tuple[str, str]:
+    """The tiny LLaVA-1.5 in the original layout and its llava-hf conversion (llava_original.py)."""
+    out = work / "models" / "llava15"
+    if not (out / "llava-1.5-tiny-hf" / "config.json").is_file():
+        (work / "models").mkdir(parents=True, exist_ok=True)
+        os.chmod(work / "models", 0o777)
+        proc = run_in_image(image, work, ["/parity/llava_original.py", "/oracle", "/work/models/llava15"])
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    return "/work/models/llava15/llava-v1.5-tiny", "/work/models/llava15/llava-1.5-tiny-hf"
+
+
 def run_oracle(image: str, work: Path, cfg: dict, tag: str) -> dict:
     cfg = {**cfg, "site": "/oracle", "lmudata": f"/work/LMUData-{tag}", "out": f"/work/result-{tag}.json"}
     (work / f"config-{tag}.json").write_text(json.dumps(cfg, indent=1))

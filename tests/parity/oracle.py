@@ -120,7 +120,7 @@ def main(config_path: str) -> int:
     setup_vlmeval(cfg["site"], cfg.get("stub", []))
     import wrappers  # noqa: E402  (after setup: it imports vlmeval)
 
-    from vlmrun_worker.data import load_images, read_rows
+    from vlmrun_worker.data import load_images, read_rows, same_image_count
     from vlmrun_worker.run import Sample
 
     t0 = time.monotonic()
@@ -155,10 +155,13 @@ def main(config_path: str) -> int:
                 batched.append((case, sample))
             else:
                 case.update(wrappers.compare(wrapper, adapter, struct, sample, name))
+                if cfg.get("spy"):  # both models ran for real (llava_original): batch the same rows below
+                    batched.append((case, sample))
             out["cases"].append(case)
-        size = int(cfg.get("batch_size", 1))
-        for k in range(0, len(batched) if size > 1 else 0, size):
-            chunk = batched[k:k + size]
+        size, k = int(cfg.get("batch_size", 1)), 0
+        while size > 1 and k < len(batched):  # chunks cut as the worker cuts them (one image count per batch)
+            chunk = same_image_count(batched[k:k + size], lambda cs: len(cs[1].images))
+            k += len(chunk)
             for (case, _), ans in zip(chunk, adapter.generate([s for _, s in chunk])):
                 case["checks"][f"answer at batch {size}"] = ans == case["vlmeval"]
                 case[f"vlmrun_batch{size}"] = ans

@@ -72,7 +72,7 @@ def _imported_by_vlmeval() -> bool:
 
 REAL = {"torch", "torchvision", "transformers", "PIL", "pandas", "numpy", "qwen_vl_utils", "requests", "validators", "vlmrun_worker",
         "huggingface_hub", "tokenizers", "safetensors", "jinja2", "yaml", "packaging", "einops", "accelerate",
-        "sentencepiece", "regex", "tqdm", "filelock", "fsspec", "dateutil", "pytz"}
+        "sentencepiece", "regex", "tqdm", "filelock", "fsspec", "dateutil", "pytz", "llava", "google"}
 
 
 def install_stubs() -> None:

@@ -42,6 +42,8 @@ def build(cfg: dict):
         return _build_idefics(cfg, kind)
     if kind == "LLaVA_Next":
         return _build_llava_next(cfg)
+    if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
+        return importlib.import_module("llava_original").build(cfg)
     raise SystemExit(f"no parity wrapper for {kind}")
 
 
@@ -172,6 +174,8 @@ def _same_pixels(theirs, ours) -> bool:
 def compare(wrapper, adapter, struct, sample, name):
     from oracle import describe, same
 
+    if hasattr(wrapper, "original_dir"):
+        return importlib.import_module("llava_original").compare(wrapper, adapter, struct, sample, name)
     wrapper.model.calls.clear()
     adapter.model.calls.clear()
     if hasattr(wrapper, "tile_calls"):

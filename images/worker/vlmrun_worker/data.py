@@ -139,6 +139,20 @@ def length_key(row: Row) -> tuple:
     return (len(sizes), tuple(sorted(sizes)), text)
 
 
+def image_count(row: Row) -> int:
+    return len(row.image_b64) if isinstance(row.image_b64, list) else 1
+
+
+def same_image_count(items: list, count=image_count) -> list:
+    """The longest head of `items` whose members have as many images as the first: a batch never mixes rows
+    with different numbers of images. transformers 4.37's Llava places the decode steps' attention mask wrongly
+    for a row with fewer images than the batch's most (its image padding is masked at the end, not the start), so
+    such a batch changes answers (the parity suite's MMMU rows); no model needs the mix, and grouped rows
+    (`group_by_length` sorts by image count first) lose at most one short batch per count."""
+    n = count(items[0]) if items else 0
+    return items[:next((k for k, it in enumerate(items) if count(it) != n), len(items))]
+
+
 def group_by_length(rows: list[Row]) -> list[Row]:
     """The rows in an order where each batch holds rows of equal or near prompt length, so batches need little
     padding. Predictions are written by index, so order changes neither the output nor resuming."""

@@ -10,7 +10,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .data import DataError, group_by_length, load_images, read_rows
+from .data import DataError, group_by_length, load_images, read_rows, same_image_count
 from .envinfo import environment
 from .events import emit
 from .job import JobFile, JobFileError, shard_rows
@@ -48,7 +48,7 @@ class Prefetch:
         self.batch_size = max(1, int(batch_size))
 
     def _next_chunk(self):
-        chunk = self.rows[self._pos:self._pos + self.batch_size]
+        chunk = same_image_count(self.rows[self._pos:self._pos + self.batch_size])
         self._pos += len(chunk)
         return chunk
 
