@@ -59,17 +59,25 @@ def _assert_all_identical(tag: str, res: dict):
     assert res["cases"] and not bad, bad[:5]
 
 
-QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct", {}),
-        "qwen2.5-vl-3b": ("qwen2_5_vl", "Qwen2.5-VL-3B-Instruct", {"use_custom_prompt": False})}
+QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("qwen2_5_vl", "Qwen2.5-VL-3B-Instruct")}
+# The models the oracle checks; every other real model in the zoo has one of these models' settings and
+# VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
+CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "llava-next-mistral-7b", "llava-1.5-7b"}
+
+
+def _wrapper(model: str) -> dict:
+    """VLMEvalKit's wrapper for the model and its arguments, from its own config.py entry (the manifest's
+    reference names it)."""
+    wrapper, kwargs = host.vlmeval_config(host.reference_entry(model))
+    return {"wrapper": wrapper, "wrapper_args": kwargs}
 
 
 @pytest.mark.parametrize("model", sorted(QWEN))
 def test_qwen_inputs_are_vlmevalkits(images, work, model):
-    recipe, published, extra_args = QWEN[model]
+    recipe, published = QWEN[model]
     image = images["transformers-latest"]
     spec = host.model_spec(model)
-    cfg = {"wrapper": "Qwen2VLChat", "adapter": "qwen2_vl", "spec": spec, "overrides": _overrides(model),
-           "wrapper_args": {"min_pixels": 1280 * 28 * 28, "max_pixels": 16384 * 28 * 28, **extra_args},
+    cfg = {**_wrapper(model), "adapter": "qwen2_vl", "spec": spec, "overrides": _overrides(model),
            "model_dir": host.make_model(image, work, recipe, model.replace(".", "_"), published),
            "benches": list(BENCHES), "bench_types": BENCHES}
     res = host.run_oracle(image, work, cfg, model)
@@ -81,23 +89,22 @@ def test_qwen_inputs_are_vlmevalkits(images, work, model):
 
 def test_internvl2_inputs_are_vlmevalkits(images, work):
     image = images["transformers-4.37"]
-    cfg = {"wrapper": "InternVLChat", "adapter": "internvl_chat", "spec": host.model_spec("internvl2-2b"),
-           "overrides": _overrides("internvl2-2b"), "wrapper_args": {"version": "V2.0"}, "tiles_recorded": True, "stub": ["torchvision"],
+    cfg = {**_wrapper("internvl2-2b"), "adapter": "internvl_chat", "spec": host.model_spec("internvl2-2b"),
+           "overrides": _overrides("internvl2-2b"), "tiles_recorded": True, "stub": ["torchvision"],
            "model_dir": host.make_model(image, work, "internvl", "internvl_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("internvl2-2b", host.run_oracle(image, work, cfg, "internvl2-2b"))
 
 
-IDEFICS = {"idefics-9b-instruct": ("IDEFICS", "transformers-4.33", "idefics"),
-           "idefics2-8b": ("IDEFICS2", "transformers-4.40", "idefics2")}
+IDEFICS = {"idefics-9b-instruct": ("transformers-4.33", "idefics"), "idefics2-8b": ("transformers-4.40", "idefics2")}
 
 
 @pytest.mark.parametrize("model", sorted(IDEFICS))
 def test_idefics_inputs_are_vlmevalkits(images, work, model):
-    wrapper, family, recipe = IDEFICS[model]
+    family, recipe = IDEFICS[model]
     image = images[family]
-    cfg = {"wrapper": wrapper, "adapter": recipe, "spec": host.model_spec(model), "overrides": _overrides(model),
-           "wrapper_args": {}, "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
+    cfg = {**_wrapper(model), "adapter": recipe, "spec": host.model_spec(model), "overrides": _overrides(model),
+           "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
 
@@ -108,8 +115,8 @@ def test_llava_next_inputs_are_vlmevalkits(images, work):
     manifest's template and decodes the new tokens: the same tokens, pixels (as the fp16 model gets them), image
     sizes, generate() arguments and answer."""
     image = images["transformers-4.48"]
-    cfg = {"wrapper": "LLaVA_Next", "adapter": "llava_hf", "spec": host.model_spec("llava-next-mistral-7b"),
-           "overrides": _overrides("llava-next-mistral-7b"), "wrapper_args": {},
+    cfg = {**_wrapper("llava-next-mistral-7b"), "adapter": "llava_hf", "spec": host.model_spec("llava-next-mistral-7b"),
+           "overrides": _overrides("llava-next-mistral-7b"),
            "model_dir": host.make_model(image, work, "llava_next", "llava_next_tiny", "llava-v1.6-mistral-7b-hf"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("llava-next-mistral-7b", host.run_oracle(image, work, cfg, "llava-next-mistral-7b"))
@@ -123,8 +130,8 @@ def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):
     image = images["transformers-4.37"]
     original, converted = host.make_llava_pair(image, work)
     spec = host.model_spec("llava-1.5-7b")
-    cfg = {"wrapper": "LLaVA", "adapter": "llava_hf", "spec": spec, "overrides": _overrides("llava-1.5-7b"),
-           "wrapper_args": {}, "original_dir": original, "model_dir": converted, "spy": True, "cap": 16,
+    cfg = {**_wrapper("llava-1.5-7b"), "adapter": "llava_hf", "spec": spec, "overrides": _overrides("llava-1.5-7b"),
+           "original_dir": original, "model_dir": converted, "spy": True, "cap": 16,
            "batch_size": spec.get("batch_size") or Catalogue().model("llava-1.5-7b").batch_size,
            "benches": list(BENCHES), "bench_types": BENCHES}
     res = host.run_oracle(image, work, cfg, "llava-1.5-7b")

@@ -41,6 +41,40 @@ def oracle_site() -> Path:
     return CACHE / "site"
 
 
+def vlmeval_config(name: str) -> tuple[str, dict]:
+    """VLMEvalKit's config.py entry `name` (as shipped in the oracle's wheel): the wrapper class and its keyword
+    arguments other than model_path, read from the source (importing config.py imports every wrapper)."""
+    import ast
+
+    tree = ast.parse((oracle_site() / "vlmeval" / "config.py").read_text(encoding="utf-8"))
+    simple = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Dict):
+            continue
+        for key, value in zip(node.keys, node.values):
+            if isinstance(key, ast.Constant) and key.value == name and isinstance(value, ast.Call):
+                wrapper = ast.unparse(value.args[0]).split(".")[-1]
+                kwargs = {}
+                for kw in value.keywords:
+                    expr = ast.Expression(kw.value)
+                    assert all(isinstance(n, simple) for n in ast.walk(expr)), ast.unparse(kw.value)
+                    kwargs[kw.arg] = eval(compile(expr, "config.py", "eval"), {"__builtins__": {}})  # noqa: S307
+                kwargs.pop("model_path", None)
+                return wrapper, kwargs
+    raise KeyError(f"{name} is not in VLMEvalKit's config.py")
+
+
+def reference_entry(model: str) -> str:
+    """The config.py entry a model manifest's `reference` names ("... config.py 'NAME' ...")."""
+    import re
+
+    from vlmrun.manifest import Catalogue
+
+    m = re.search(r"config\.py '([^']+)'", Catalogue().model(model).reference or "")
+    assert m, f"{model}: its reference names no config.py entry"
+    return m.group(1)
+
+
 def model_spec(model: str) -> dict:
     """A model manifest's settings as the worker gets them for MME (references and source left out)."""
     from vlmrun.container import model_settings
