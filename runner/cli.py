@@ -88,6 +88,7 @@ def eval_cmd(
     prefetch: Optional[int] = typer.Option(None, "--prefetch", help="preprocessing threads per rank, ahead of the "
                                            "model; 0: inline (default: up to 4 on GPU; on CPU 0 with fewer than "
                                            "4 cores per rank, else 1, torch getting the other cores)"),
+    api_threads: int = typer.Option(4, "--api-threads", help="API models: requests in flight at once"),
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
@@ -105,7 +106,7 @@ def eval_cmd(
 
     cat = _catalogue()
     jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
-                     batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch)
+                     batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch, api_threads=api_threads)
     opts = _backend_cli_options(backend, dict(
         partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task, qos=qos,
         array_parallelism=array_parallelism, runtime=runtime, image_store=image_store, wait=wait,
@@ -168,17 +169,18 @@ def _print_dry_run(cat, jobs, ev):
     """The plan, then the whole submission as the backend would make it (command lines, sbatch script, YAML)."""
     from .backends.base import Task
 
-    items = []
+    items: dict = {}  # backend -> [(task, request)]: API models run on the host whatever the backend
     for j in jobs:
         console.print(f"[bold]{j.name}[/bold]: family {j.family} ({j.flavour}), nproc {j.nproc}, "
                       f"batch {j.batch_size}, shards {ev.shards}, run dir {j.run_dir}")
-        env = ev.backend.environment(cat, j, _log, build=False)
+        backend = ev.backend_for(j)
+        env = backend.environment(cat, j, _log, build=False)
         for k in range(ev.shards):
-            items.append(ev.backend.job_request(Task(j, k, ev.shards), env, Path(f"<data>/{j.bench.file}"),
-                                                Path(f"<model dir of {j.model.name}>"))[0])
-    rendered = ev.backend.render([(Task(j, k, ev.shards), req) for (j, k), req in
-                                  zip([(j, k) for j in jobs for k in range(ev.shards)], items)])
-    print(rendered)  # as is: a script or YAML must not be wrapped to the terminal width
+            task = Task(j, k, ev.shards)
+            req = backend.job_request(task, env, Path(f"<data>/{j.bench.file}"), Path(f"<model dir of {j.model.name}>"))[0]
+            items.setdefault(backend, []).append((task, req))
+    for backend, mine in items.items():
+        print(backend.render(mine))  # as is: a script or YAML must not be wrapped to the terminal width
 
 
 @app.command("inspect")
@@ -208,6 +210,42 @@ def inspect_cmd(
         else:
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
             console.print(f"[bold]{key}[/bold]: {shown}", highlight=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    model: str = typer.Argument(..., help="a model from `vlmrun models list`"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (beyond loopback: --token-env needed)"),
+    port: int = typer.Option(8000, "--port", help="port to listen on"),
+    token_env: Optional[str] = typer.Option(None, "--token-env", help="variable holding the bearer token clients send"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="most requests batched together "
+                                             "(default: the model's batch size)"),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="all | N | 0,1; leave out to run on CPU"),
+    backend: str = typer.Option("docker", "--backend", help="docker | local"),
+    max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="how long a request waits for others to batch with"),
+    fail_every: int = typer.Option(0, "--fail-every", hidden=True, help="tests: answer every Nth request with 503"),
+    work_dir: Path = typer.Option(Path("outputs"), "--work-dir", help="where the server's job file and log go"),
+):
+    """Serve MODEL, in its own pinned environment, behind an OpenAI-compatible /v1/chat/completions (images as
+    data URLs); concurrent requests are batched. Ctrl-C stops it."""
+    from .gpus import parse_gpus
+    from .serve import event_error, serve, serving_url
+
+    def on_line(line: str) -> None:
+        url, err = serving_url(line), event_error(line)
+        if url:
+            console.print(f"serving {model} at {url} (Ctrl-C stops)", highlight=False)
+        elif err:
+            console.print(Text.assemble(("error", "red"), f" {err}"), highlight=False)
+
+    try:
+        code = serve(_catalogue(), model, work_dir.resolve(), host=host, port=port, token_env=token_env,
+                     batch_size=batch_size, gpus=parse_gpus(gpus), backend=backend, max_wait_ms=max_wait_ms,
+                     fail_every=fail_every, on_line=on_line, console=console)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    if code not in (0, 130, 137, -2, -9, -15, 143):
+        raise typer.Exit(1)
 
 
 @app.command("status")

@@ -75,6 +75,7 @@ def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Option
         adapter=job.model.adapter, model_name=job.model.name, bench=job.bench.name, bench_type=job.bench.type,
         model_dir=model_dir, data=data, out_dir=out_dir, device=job.device, batch_size=job.batch_size,
         max_batch_size=job.max_batch_size, limit=job.limit, prefetch_workers=job.prefetch, model=model_settings(job), engine=job.engine,
+        api_threads=job.api_threads,
         # vLLM: one process shards the model over every GPU it was given
         tensor_parallel_size=(job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,
         shards=shards, shard=shard, shard_env=shard_env,

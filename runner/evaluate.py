@@ -82,10 +82,21 @@ class Evaluator:
         self.console = console or Console()
         self.verbose = verbose
         self.backend: Backend = get_backend(backend, backend_options, self.console, context)
+        self._api: Optional[Backend] = None
 
     @property
     def backend_name(self) -> str:
         return self.backend.name
+
+    def backend_for(self, job: Job) -> Backend:
+        """API models run on the host (backends/api.py) whatever the backend; every other job on the chosen one."""
+        if not job.model.is_api:
+            return self.backend
+        if self._api is None:
+            from .backends.api import ApiBackend
+
+            self._api = ApiBackend({}, self.console)
+        return self._api
 
     # -- the flow ------------------------------------------------------------------------------------
     def run(self, jobs: list[Job]) -> list[JobResult]:
@@ -106,8 +117,8 @@ class Evaluator:
         for j in to_run:
             if j.model.source.hub:
                 ensure_weights(j.model, log=self.console.print)
-        if to_run:
-            self.backend.check(self.cat, to_run, log=self.console.print)
+        for backend in {id(self.backend_for(j)): self.backend_for(j) for j in to_run}.values():
+            backend.check(self.cat, [j for j in to_run if self.backend_for(j) is backend], log=self.console.print)
         with make_progress(self.console) as progress:
             bars = {r.job.name: progress.add_task(f"{r.job.model.name} · {r.job.bench.name}",
                                                   total=len(rows[r.job.name]), status="waiting") for r in results}
@@ -119,9 +130,10 @@ class Evaluator:
                         staged += self._stage(r, rows[r.job.name], data[r.job.bench.name], progress, bars[r.job.name])
                     except VlmrunError as e:
                         self._fail(r, str(e), progress, bars[r.job.name])
-                if staged:
-                    by_job = {r.job.name: r for r in results}
-                    outcomes = self.backend.execute(staged, lambda task: by_job[task.job.name].monitor.following())
+                by_job = {r.job.name: r for r in results}
+                for backend in {id(self.backend_for(t.job)): self.backend_for(t.job) for t, _ in staged}.values():
+                    mine = [(t, req) for t, req in staged if self.backend_for(t.job) is backend]
+                    outcomes.update(backend.execute(mine, lambda task: by_job[task.job.name].monitor.following()))
             for r in results:
                 if r.status == "failed":
                     continue
@@ -161,9 +173,10 @@ class Evaluator:
         if not todo:
             return []
         printer = lambda line: progress.console.print(line, markup=False, highlight=False, style="dim")  # noqa: E731
+        backend = self.backend_for(job)
         progress.update(bar, status="image")
         t = time.monotonic()
-        env = self.backend.environment(self.cat, job, printer)
+        env = backend.environment(self.cat, job, printer)
         r.image = env.image
         if env.image is not None:
             r.times["image_s"] = round(time.monotonic() - t, 3)
@@ -173,13 +186,13 @@ class Evaluator:
         items = []
         for k in range(r.shards):
             task = Task(job, k, r.shards)
-            req, payload = self.backend.job_request(task, env, data_file, model_dir)
+            req, payload = backend.job_request(task, env, data_file, model_dir)
             write_job_file(job.run_dir, payload, task.job_file)
             items.append((task, req))
-        self.backend.stage(job.run_dir)
+        backend.stage(job.run_dir)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         r.monitor = JobMonitor(progress, bar, job.run_dir / "logs" / f"{stamp}.log", self.console, self.verbose)
-        progress.update(bar, status="starting" if self.backend.streams else "submitted")
+        progress.update(bar, status="starting" if backend.streams else "submitted")
         return items
 
     def _finish(self, r: JobResult, rows: list[dict], outcomes: dict[str, RunOutcome]) -> None:
@@ -198,6 +211,7 @@ class Evaluator:
                            torch_threads=int(mon.slowest["torch_threads"]))
             if mon.slowest["batch_size"]:  # the batch the worker ran at (grown on a GPU from free memory)
                 r.times["batch_size_used"] = int(mon.slowest["batch_size"])
+            r.times.update(mon.api)  # API models: requests sent, retries, cache hits
             env = mon.env
             if any(o.submitted for o in mine):
                 r.status = "submitted"
@@ -212,7 +226,7 @@ class Evaluator:
             raise VlmrunError(f"{left} of {len(rows)} predictions are still missing after the run; see {job.run_dir / 'logs'}")
         write_xlsx(df, predictions_file(job))
         r.times["merge_s"] = round(time.monotonic() - t, 3)
-        write_provenance(r, self.backend_name, env, r.started or datetime.now(timezone.utc))
+        write_provenance(r, self.backend_for(job).name, env, r.started or datetime.now(timezone.utc))
 
     @staticmethod
     def _failure(r: JobResult, o: RunOutcome) -> str:
@@ -234,8 +248,10 @@ class Evaluator:
                          else f"pull them again (`vlmrun models pull {job.model.name}`)"))
         return f"worker failed ({why})" + (f": {detail}" if detail.strip() else "") + where
 
-    def _model_dir(self, r: JobResult, env: Environment, status=lambda s: None) -> Path:
+    def _model_dir(self, r: JobResult, env: Environment, status=lambda s: None) -> Optional[Path]:
         model = r.job.model
+        if model.is_api:
+            return None
         if not model.source.tiny:
             return hub_snapshot(model)
         status("tiny model")
@@ -252,17 +268,22 @@ class Evaluator:
         r.times["tiny_model_s"] = round(seconds, 3)
         return path
 
+    def prepare(self, job: Job) -> tuple[Environment, Path]:
+        """The job's environment (image found or built) and model folder (weights checked, or tiny model made)."""
+        if job.model.source.hub:
+            ensure_weights(job.model, log=self.console.print)
+        env = self.backend.environment(self.cat, job, self.console.print)
+        return env, self._model_dir(JobResult(job), env)
+
     def inspect(self, job: Job, row: Optional[str]) -> dict:
         """What the model is given for one row (the worker's `inspect`: the adapter runs, the weights are not
         loaded), in the job's environment, from a job file in <run dir>/inspect."""
         job = dataclasses.replace(job, run_dir=job.run_dir / "inspect")
         job.run_dir.mkdir(parents=True, exist_ok=True)
         data_file = bench_file(job.bench)
-        if job.model.source.hub:
-            ensure_weights(job.model, log=self.console.print)
-        r = JobResult(job)
-        env = self.backend.environment(self.cat, job, self.console.print)
-        model_dir = self._model_dir(r, env)
+        if job.model.is_api:
+            raise VlmrunError(f"{job.model.name} is an API model: inspect shows a local model's inputs")
+        env, model_dir = self.prepare(job)
         task = Task(job)
         req, payload = self.backend.job_request(task, env, data_file, model_dir)
         write_job_file(job.run_dir, payload, task.job_file)

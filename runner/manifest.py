@@ -41,18 +41,44 @@ class Family(_Strict):
         return v
 
 
+class Api(_Strict):
+    """An OpenAI-compatible chat endpoint, with VLMEvalKit's OpenAIWrapper settings (vlmeval/api/gpt.py):
+    images as base64 JPEG data URLs, each thumbnailed to img_size (-1: as they are), sides under 100 px scaled up."""
+    base_url: str = Field(description="the endpoint's base URL, e.g. http://127.0.0.1:8000/v1 (…/chat/completions is added)")
+    model: str = Field(description="the model id the endpoint serves")
+    key_env: Optional[str] = Field(None, description="the environment variable holding the API key (never written)")
+    timeout_s: float = Field(300, gt=0)
+    retries: int = Field(5, ge=0, description="further tries after a 429, a 5xx, a timeout or a lost connection")
+    retry_wait_s: float = Field(5, ge=0, description="the backoff's first wait; doubled per retry, at most 60 s")
+    max_tokens: int = Field(2048, gt=0)
+    temperature: float = 0
+    img_size: int = -1
+    img_detail: Literal["low", "high", "auto"] = "low"
+    system_prompt: Optional[str] = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return v.rstrip("/")
+
+
 class Source(_Strict):
     hub: Optional[str] = Field(None, description="HuggingFace repo id")
     revision: Optional[str] = None
     modelscope: Optional[str] = Field(None, description="the same weights' ModelScope repo id (`models pull --source modelscope`)")
     modelscope_revision: str = Field("master", description="a ModelScope branch or tag")
     tiny: Optional[str] = Field(None, description="recipe of a tiny random-weight model built at first use")
+    api: Optional[Api] = Field(None, description="an OpenAI-compatible endpoint: the model runs elsewhere, "
+                                                 "requests are sent from the host")
     trust_remote_code: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self):
-        if bool(self.hub) == bool(self.tiny):
-            raise ValueError("give exactly one of 'hub' (a HuggingFace repo id) or 'tiny' (a tiny-model recipe)")
+        if sum(map(bool, (self.hub, self.tiny, self.api))) != 1:
+            raise ValueError("give exactly one of 'hub' (a HuggingFace repo id), 'tiny' (a tiny-model recipe) "
+                             "or 'api' (an OpenAI-compatible endpoint)")
         return self
 
 
@@ -101,7 +127,7 @@ class Reference(_Strict):
 
 class Model(_Strict):
     name: str
-    family: str
+    family: str = Field("", description="the image family; none for an API model (it runs on the host)")
     adapter: str
     source: Source
     dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
@@ -120,6 +146,16 @@ class Model(_Strict):
     reference: str = Field("", description="the VLMEvalKit version or commit whose wrapper the settings follow, "
                                            "e.g. 'vlmevalkit e8e78f05 (Qwen2VLChat)'")
     source_file: Optional[str] = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _family_or_api(self):
+        if self.source.api and (self.family or self.adapter != "openai_api"):
+            raise ValueError("an API model (source.api) has no family and the adapter openai_api")
+        return self
+
+    @property
+    def is_api(self) -> bool:
+        return self.source.api is not None
 
 
 class Benchmark(_Strict):
@@ -150,7 +186,8 @@ def available_adapters(root: Path | None = None) -> list[str]:
     """Adapters are modules of the worker package; a new file there is a new adapter."""
     root = root or project_root()
     d = root / "images" / "worker" / "vlmrun_worker" / "adapters"
-    engines = {"base", "gpu", "vllm_chat"}  # shared helpers and engine wrappers, not model code
+    # shared helpers and engine wrappers, not model code; openai_api is the API models' (source.api) request builder
+    engines = {"base", "gpu", "vllm_chat", "openai_api"}
     return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_") and p.stem not in engines)
 
 
@@ -216,9 +253,11 @@ class Catalogue:
                 if not (self.root / fam.dockerfile).is_file():
                     raise VlmrunError(f"invalid manifest {fam.source_file}: field 'dockerfile': {fam.dockerfile} does not exist")
         for m in self.models.values():
-            if m.family not in self.families:
+            if not m.is_api and not m.family:
+                raise VlmrunError(f"invalid manifest {m.source_file}: field 'family': required field is missing")
+            if not m.is_api and m.family not in self.families:
                 raise VlmrunError(f"invalid manifest {m.source_file}: field 'family': '{m.family}' is not one of {sorted(self.families)}")
-            if m.adapter not in adapters:
+            if not m.is_api and m.adapter not in adapters:
                 raise VlmrunError(f"invalid manifest {m.source_file}: field 'adapter': '{m.adapter}' is not one of {adapters}")
             if m.source.tiny and m.source.tiny not in recipes:
                 raise VlmrunError(f"invalid manifest {m.source_file}: field 'source.tiny': '{m.source.tiny}' is not one of {recipes}")

@@ -29,6 +29,7 @@ class JobMonitor:
         # preprocessing time (summed over its threads), and its prefetch threads
         self.slowest = dict.fromkeys(self.SLOWEST, 0.0)
         self.samples = 0
+        self.api: dict = {}
         self.env: Optional[dict] = None
         self.errors: list[str] = []
 
@@ -51,6 +52,9 @@ class JobMonitor:
         elif kind == "finished":
             for k in self.SLOWEST:
                 self.slowest[k] = max(self.slowest[k], float(ev.get(k, 0)))
+            for k, v in ev.items():  # API models' request counts, summed over shards
+                if k.startswith("api_") and isinstance(v, int):
+                    self.api[k] = self.api.get(k, 0) + v
             self.samples += int(ev.get("samples", 0))
         elif kind == "env":
             self.env = {k: v for k, v in ev.items() if k != "event"}

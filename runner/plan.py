@@ -25,6 +25,7 @@ class Job:
     prefetch: Optional[int] = None  # preprocessing threads per rank; None: the worker decides (device, cores)
     driver: Optional[str] = None  # the host's NVIDIA driver the CUDA flavour was chosen for (cuda.py)
     max_batch_size: Optional[int] = None  # GPU: the worker grows the batch up to this as memory allows
+    api_threads: int = 4  # API models: concurrent requests
 
     @property
     def name(self) -> str:
@@ -32,7 +33,7 @@ class Job:
 
     @property
     def family(self) -> str:
-        return self.model.family
+        return self.model.family or "api"
 
     @property
     def device(self) -> str:
@@ -41,7 +42,8 @@ class Job:
 
 def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: Path,
               gpus: Optional[GpuSpec] = None, nproc: Optional[int] = None, batch_size: Optional[int] = None,
-              limit: Optional[int] = None, engine: str = "hf", prefetch: Optional[int] = None) -> list[Job]:
+              limit: Optional[int] = None, engine: str = "hf", prefetch: Optional[int] = None,
+              api_threads: int = 4) -> list[Job]:
     if not models:
         raise VlmrunError(f"name at least one model; valid models: {', '.join(sorted(cat.models))}")
     if nproc is not None and nproc < 1:
@@ -52,6 +54,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError("--batch-size must be at least 1")
     if prefetch is not None and prefetch < 0:
         raise VlmrunError("--prefetch must be 0 (prepare inline) or more threads")
+    if api_threads < 1:
+        raise VlmrunError("--api-threads must be at least 1")
     if engine not in ("hf", "vllm"):
         raise VlmrunError(f"--engine {engine!r}: use hf (transformers) or vllm")
     if engine == "vllm" and not gpus:
@@ -65,6 +69,10 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         if engine not in m.engines:
             raise VlmrunError(f"model {m.name} does not run on the {engine} engine (its manifest lists engines: "
                               f"{', '.join(m.engines)})")
+        if m.is_api:  # requests from the host: no image, no GPU, one process (its threads are --api-threads)
+            jobs += [Job(model=m, bench=b, flavour="api", nproc=1, gpus=None, batch_size=1, limit=limit,
+                         run_dir=Path(work_dir) / m.name / b.name, api_threads=api_threads) for b in bs]
+            continue
         fam = cat.family(m.family)
         if flavour == "cuda":
             flavour_m = choose_flavour(cat, fam.name, driver)  # the newest CUDA this driver runs

@@ -86,8 +86,9 @@ class ContainerRequest:
         """The equivalent `docker run` command line, for --dry-run and bug reports."""
         import shlex
 
-        parts = ["docker", "run", "--rm", "--name", self.name, "--user", self.user, f"--network={self.network_mode}",
-                 f"--hostname={self.hostname}"]
+        parts = ["docker", "run", "--rm", "--name", self.name, "--user", self.user, f"--network={self.network_mode}"]
+        if self.hostname:  # none with the host's network (`vlmrun serve`)
+            parts.append(f"--hostname={self.hostname}")
         if self.init:
             parts.append("--init")
         parts += [f"--cap-drop={c}" for c in self.cap_drop] + [f"--security-opt={o}" for o in self.security_opt]

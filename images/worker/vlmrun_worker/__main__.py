@@ -4,6 +4,8 @@
   python -m vlmrun_worker make-tiny RECIPE OUT    build a tiny random-weight model from a config
   torchrun ... -m vlmrun_worker run JOB.json      data-parallel inference for one (model, benchmark) job
   python -m vlmrun_worker inspect JOB.json [ROW]  what the model is given for one row (no weights loaded)
+  python -m vlmrun_worker api JOB.json            an API model's job (on the host: requests, no torch)
+  python -m vlmrun_worker serve JOB.json [--host H] [--port P]   the model behind /v1/chat/completions
 """
 import json
 import sys
@@ -28,6 +30,14 @@ def main(argv):
         from .run import main_guarded
 
         return main_guarded(args[0])
+    if cmd == "api" and len(args) == 1:
+        from .api_run import main_guarded as api_main
+
+        return api_main(args[0])
+    if cmd == "serve" and args:
+        from .serve import main as serve_main
+
+        return serve_main(args)
     if cmd == "inspect" and len(args) in (1, 2):
         from .inspect_row import inspect
 

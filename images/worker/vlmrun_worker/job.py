@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Optional
 
-BENCH_TYPES = ("yorn", "mcq", "vqa")
+BENCH_TYPES = ("yorn", "mcq", "vqa", "chat")  # chat: `serve`, the request is the prompt
 ENGINES = ("hf", "vllm")
 DEVICES = ("cpu", "cuda")
 
@@ -43,6 +43,7 @@ class JobFile:
     engine: str = "hf"
     limit: Optional[int] = None
     prefetch_workers: Optional[int] = None
+    api_threads: int = 4  # API models: concurrent requests
     tensor_parallel_size: int = 1
     shards: int = 1
     shard: Optional[int] = 0
@@ -62,8 +63,8 @@ class JobFile:
             raise JobFileError(f"job file: engine {self.engine!r} is unknown (one of {', '.join(ENGINES)})")
         if self.device not in DEVICES:
             raise JobFileError(f"job file: device {self.device!r} is unknown (one of {', '.join(DEVICES)})")
-        if self.batch_size < 1 or self.shards < 1 or self.tensor_parallel_size < 1:
-            raise JobFileError("job file: batch_size, shards and tensor_parallel_size must be at least 1")
+        if min(self.batch_size, self.shards, self.tensor_parallel_size, self.api_threads) < 1:
+            raise JobFileError("job file: batch_size, shards, tensor_parallel_size and api_threads must be at least 1")
         if self.shard is None and not self.shard_env:
             raise JobFileError("job file: give the shard index, or shard_env naming the variable that holds it")
 

@@ -22,7 +22,9 @@ STD = (0.229, 0.224, 0.225)
 
 def build_text(question: str, extra: dict, spec: dict) -> str:
     kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
-    if kind == "mcq":
+    if kind == "chat":  # `vlmrun serve`: the request's text is the whole prompt
+        text = question
+    elif kind == "mcq":
         text = letter_prompt(question, extra)
     elif kind == "vqa":
         text = question + "\n" + SHORT.strip()
