@@ -90,6 +90,8 @@ def eval_cmd(
                                            "4 cores per rank, else 1, torch getting the other cores)"),
     api_threads: int = typer.Option(4, "--api-threads", help="API models: requests in flight at once"),
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
+    judge: str = typer.Option("exact_matching", "--judge", help="exact_matching (rules only) | MODEL: an API model, "
+                              "or a zoo model served here for the scoring, reads the Y/N and MCQ answers no rule can"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and the container requests, run nothing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the workers' log lines"),
     memory: Optional[str] = typer.Option(None, "--memory", help="docker: memory limit per job container, e.g. 32g"),
@@ -112,7 +114,7 @@ def eval_cmd(
         array_parallelism=array_parallelism, runtime=runtime, image_store=image_store, wait=wait,
         namespace=namespace, pvc=pvc, registry=registry, memory=memory), backend_opt)
     ev = Evaluator(cat, backend=backend, mode=mode, scoring_name=scoring, console=console, verbose=verbose,
-                   shards=shards, backend_options=opts,
+                   shards=shards, backend_options=opts, judge=judge,
                    context={"work_dir": str(work_dir.resolve()), "command": _rerun_command()})
     if dry_run:
         _print_dry_run(cat, jobs, ev)

@@ -30,6 +30,7 @@ from .container import write_job_file
 from .datasets import bench_file, bench_rows
 from .errors import VlmrunError
 from .images import ImageResult
+from .judge import EXACT, Judge, judged
 from .lock import JobLocks
 from .manifest import Catalogue
 from .monitor import JobMonitor
@@ -73,7 +74,7 @@ class JobResult:
 class Evaluator:
     def __init__(self, cat: Catalogue, backend: str = "docker", mode: str = "all", scoring_name: str = "vlmevalkit",
                  console: Optional[Console] = None, verbose: bool = False, shards: int = 1,
-                 backend_options: Optional[dict] = None, context: Optional[dict] = None):
+                 backend_options: Optional[dict] = None, context: Optional[dict] = None, judge: str = "exact_matching"):
         if mode not in MODES:
             raise VlmrunError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
         if shards < 1:
@@ -83,6 +84,7 @@ class Evaluator:
         self.verbose = verbose
         self.backend: Backend = get_backend(backend, backend_options, self.console, context)
         self._api: Optional[Backend] = None
+        self.judge_name, self._judge = judge, None  # the judge model, served or connected at first need
 
     @property
     def backend_name(self) -> str:
@@ -101,9 +103,22 @@ class Evaluator:
     # -- the flow ------------------------------------------------------------------------------------
     def run(self, jobs: list[Job]) -> list[JobResult]:
         """Run the jobs, each locked against another vlmrun running it at the same time (see lock.py)."""
+        if self.judge_name != EXACT:
+            self.cat.model(self.judge_name)  # an unknown judge fails before anything runs
         with JobLocks() as locks:
             locks.acquire([j.run_dir for j in jobs])
-            return self._run(jobs)
+            try:
+                return self._run(jobs)
+            finally:
+                if self._judge is not None:
+                    self._judge.close()
+
+    def judge(self, work_dir: Path):
+        if self.judge_name == EXACT:
+            return None
+        if self._judge is None:
+            self._judge = Judge(self.cat, self.judge_name, work_dir, log=self.console.print)
+        return self._judge
 
     def _run(self, jobs: list[Job]) -> list[JobResult]:
         results = [JobResult(j, shards=self.shards) for j in jobs]
@@ -314,13 +329,17 @@ class Evaluator:
                 raise VlmrunError(f"{path} holds {len(df)} rows, the benchmark {len(rows)}: "
                                   "run with --mode infer to finish it")
             df["prediction"] = df["prediction"].fillna("")
+        df, decided = judged(df, job.bench.type, self.judge(job.run_dir.parent.parent / "_judge")
+                             if job.bench.type in ("yorn", "mcq") else None)
         r.scores = scoring.score(job.bench.scorer, df, self.scoring)
+        if self.judge_name != EXACT and job.bench.type in ("yorn", "mcq"):
+            r.scores["judged"] = decided
         out = pd.DataFrame([r.scores])
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))
         r.times["score_s"] = round(time.monotonic() - t, 3)
         if not provenance_file(job).is_file():  # predictions made elsewhere: record what we know
             write_provenance(r, self.backend_name, None, datetime.now(timezone.utc))
         prov = json.loads(provenance_file(job).read_text())
-        prov["scores"] = {"scoring": self.scoring, **r.scores}
+        prov["scores"] = {"scoring": self.scoring, "judge": self.judge_name, **r.scores}
         prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]
         write_json(prov, provenance_file(job))

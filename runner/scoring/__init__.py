@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import VlmrunError
 
 SCORINGS = ("vlmevalkit", "official")
-COUNTS = ("unknown", "unmatched")  # answers no rule could read: counted wrong, and reported
+COUNTS = ("unknown", "unmatched", "judged")  # answers no rule could read (counted wrong), and those a judge decided
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Scorer:
     official: bool = False  # has an `official` scoring besides VLMEvalKit's
 
     def label(self, key: str) -> str:
-        return self.labels.get(key, {"unknown": "Unknown answers", "unmatched": "Unmatched answers"}.get(key, key))
+        return self.labels.get(key, {"unknown": "Unknown answers", "unmatched": "Unmatched answers",
+                                     "judged": "Decided by judge"}.get(key, key))
 
     def ordered(self, scores: dict) -> list[str]:
         """Score keys in display order: headline, details, anything else, then the counts of answers that

@@ -1,0 +1,172 @@
+"""`--judge MODEL`: a model reads the answers that no rule can, as VLMEvalKit's judge does (its default is
+`exact_matching`: no judge, unreadable answers count wrong).
+
+Only the answers the rules fail on are sent (Y/N: YOrN_Extraction finds neither or both of yes/no; MCQ: can_infer
+finds no single option), with VLMEvalKit's prompts (vlmeval/dataset/utils/yorn.py YOrN_match_prompt, up to 5
+tries at temperature 0.5*i; multiple_choice.py build_prompt / build_prompt_cn with build_option_str). The judge's
+verdict replaces the answer in the scoring copy only (predictions stay as the model gave them); an MCQ answer the
+judge cannot place either is 'Z', counted wrong (VLMEvalKit draws a random option there; vlmrun stays
+deterministic). Judge calls go through the API request cache. The scores record the judge and how many answers it
+decided ('judged').
+
+The judge is an API model (source.api), or a local zoo model, which is then served for the scoring (`vlmrun serve`
+on a free loopback port, stopped afterwards): nothing leaves the machine."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+
+from .errors import VlmrunError
+from .paths import cache_dir
+from .scoring.mcq import extract as mcq_extract
+from .scoring.mcq import options as mcq_options
+from .scoring.mme import yorn_vlmevalkit
+
+EXACT = "exact_matching"
+
+
+def yorn_prompt(question: str, prediction: str) -> str:
+    return ("You are an AI assistant who will help me to match an answer with two options of a question. "
+            "The options are only Yes / No. "
+            "You are provided with a question and an answer, "
+            "and you need to find which option (Yes / No) is most similar to the answer. "
+            "If the meaning of all options are significantly different from the answer, output Unknown. "
+            "Your should output a single word among the following 3 choices: Yes, No, Unknown.\n"
+            "Example 1: \n"
+            "Question: Is the word in this image 'Hello'?\nAnswer: The word in this image is 'Hello'.\nYour output: Yes\n"
+            "Example 2: \n"
+            "Question: Is the word in this image 'Hello'?\n"
+            "Answer: The word in this image is not 'Hello'.\nYour output: No\n"
+            "Example 3: \n"
+            f"Question: {question}?\nAnswer: {prediction}\nYour output: ")
+
+
+def option_str(choices: dict) -> str:
+    return "There are several options: \n" + "".join(f"{c}. {v}\n" for c, v in choices.items())
+
+
+def mcq_prompt(question: str, choices: dict, prediction: str) -> str:
+    opts = option_str(choices)
+    if any("\u4e00" <= ch <= "\u9fff" for ch in question):
+        return ("你是一个帮助我匹配答案与单选题中多个选项的 AI 助手。"
+                "你会被提供：一个问题，多个选项，一个答案。你的任务是找到与答案意义最相近的选项。"
+                "如果所有选项的意义都与答案显著不同，则输出 Z。"
+                "你应该输出一个单个的大写字母，例如 A, B, C, D（如果它们是有效选项），或 Z。"
+                "例 1:"
+                "问题: 图中最主要的物体是什么?\n选项: A. 泰迪熊 B. 兔子 C. 猫 D. 狗\n答案: 一只可爱的泰迪熊\n输出: A\n"
+                "例 2: \n"
+                "问题: 图中最主要的物体是什么?\n选项: A. 泰迪熊 B. 兔子 C. 猫 D. 狗\n答案: 蜘蛛\n输出: Z\n"
+                "例 3: \n"
+                f"问题: {question}?\n选项: {opts}\n答案: {prediction}\n输出: ")
+    return ("You are an AI assistant who will help me to match "
+            "an answer with several options of a single-choice question. "
+            "You are provided with a question, several options, and an answer, "
+            "and you need to find which option is most similar to the answer. "
+            "If the meaning of all options are significantly different from the answer, output Z. "
+            "Your should output a single uppercase character in A, B, C, D (if they are valid options), and Z. \n"
+            "Example 1: \n"
+            "Question: What is the main object in image?\nOptions: A. teddy bear B. rabbit C. cat D. dog\n"
+            "Answer: a cute teddy bear\nYour output: A\n"
+            "Example 2: \n"
+            "Question: What is the main object in image?\nOptions: A. teddy bear B. rabbit C. cat D. dog\n"
+            "Answer: Spider\nYour output: Z\n"
+            "Example 3: \n"
+            f"Question: {question}?\nOptions: {opts}\nAnswer: {prediction}\nYour output: ")
+
+
+class Judge:
+    """A judge model's chat endpoint (served here for the scoring when it is a local zoo model)."""
+
+    def __init__(self, cat, name: str, work_dir: Path, log=print):
+        from vlmrun_worker.api_client import Client
+
+        model = cat.model(name)
+        self.name, self._proc = name, None
+        if model.is_api:
+            api = model.source.api
+            key = os.environ.get(api.key_env) if api.key_env else None
+            if api.key_env and not key:
+                raise VlmrunError(f"--judge {name} reads its API key from ${api.key_env}, which is not set")
+            url, self.model_id = api.base_url, api.model
+            retries, wait, timeout = api.retries, api.retry_wait_s, api.timeout_s
+        else:
+            url, self.model_id = self._serve(name, work_dir, log), name
+            key, retries, wait, timeout = None, 3, 1.0, 600
+        self.client = Client(url, key, timeout, retries, wait, cache_dir() / "api")
+
+    def _serve(self, name: str, work_dir: Path, log) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log(f"judge: serving {name} on 127.0.0.1:{port} for the scoring")
+        self._proc = subprocess.Popen([sys.executable, "-m", "vlmrun.cli", "serve", name, "--port", str(port),
+                                       "--work-dir", str(work_dir)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
+        deadline = time.monotonic() + 1800  # its image may be built first
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise VlmrunError(f"--judge {name}: serving it failed: {self._proc.stdout.read()[-300:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    return f"http://127.0.0.1:{port}/v1"
+            except OSError:
+                time.sleep(0.5)
+        self.close()
+        raise VlmrunError(f"--judge {name}: the server did not start in time")
+
+    def ask(self, prompt: str, temperature: float = 0.0) -> str:
+        return self.client.chat({"model": self.model_id, "messages": [{"role": "user", "content": prompt}],
+                                 "temperature": temperature, "max_tokens": 64})
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)
+            try:
+                self._proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._proc = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def judged(df: pd.DataFrame, bench_type: str, judge: Optional[Judge]) -> tuple[pd.DataFrame, int]:
+    """The scoring copy of the predictions with the judge's verdict where the rules fail; and how many answers the
+    judge decided."""
+    if judge is None or bench_type not in ("yorn", "mcq"):
+        return df, 0
+    df = df.copy()
+    decided = 0
+    for i, row in df.iterrows():
+        pred = "" if pd.isna(row["prediction"]) else str(row["prediction"])
+        if bench_type == "yorn":
+            if yorn_vlmevalkit(pred) != "Unknown":
+                continue
+            for k in range(5):
+                verdict = yorn_vlmevalkit(judge.ask(yorn_prompt(str(row["question"]), pred), temperature=0.5 * k))
+                if verdict != "Unknown":
+                    df.at[i, "prediction"] = verdict
+                    decided += 1
+                    break
+        else:
+            choices = mcq_options(row)
+            if mcq_extract(pred, choices) is not None:
+                continue
+            letter = mcq_extract(judge.ask(mcq_prompt(str(row["question"]), choices, pred)), choices)
+            df.at[i, "prediction"] = letter or "Z"
+            decided += letter is not None
+    return df, decided
+
