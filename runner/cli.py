@@ -459,6 +459,8 @@ def models_pull(models: List[str] = typer.Argument(..., help="model names"),
     cat = _catalogue()
     for name in models:
         m = cat.model(name)
+        if m.is_api:
+            raise VlmrunError(f"{name} is an API model: it has no weights to pull")
         path = pull(m, source, log=_log)
         repo = (f"modelscope:{m.source.modelscope}@{m.source.modelscope_revision}" if source == "modelscope"
                 else f"{m.source.hub}@{m.source.revision or 'main'}")
@@ -470,7 +472,8 @@ def models_list(as_json: bool = JSON_OPT):
     """Models in the catalogue."""
     models = sorted(_catalogue().models.values(), key=lambda m: (m.family, m.name))
     _print_table("models", ("name", "family", "adapter", "source", "revision", "batch"),
-                 [(m.name, m.family, m.adapter, m.source.hub or f"tiny:{m.source.tiny}",
+                 [(m.name, m.family or "(api, on the host)", m.adapter,
+                   m.source.hub or (f"api:{m.source.api.base_url}" if m.is_api else f"tiny:{m.source.tiny}"),
                    (m.source.revision or "") if as_json else (m.source.revision or "")[:12], m.batch_size)
                   for m in models], as_json)
 
