@@ -1,13 +1,18 @@
 """Multiple choice, with VLMEvalKit's exact matching (no judge model).
 
-An answer is matched to an option letter when exactly one option letter stands in it as a whole token
-(after '.()[],:;!*#{}' become spaces; case-sensitive), else when exactly one option's text appears in it
-(case-insensitive); otherwise it is unmatched and counted wrong (and counted in 'unmatched').
+An answer is matched as VLMEvalKit's can_infer does (vlmeval/utils/matching_util.py at e8e78f05): to an option
+letter when exactly one option letter stands in it as a whole token (after '.()[],:;!*#{}' become spaces;
+case-sensitive) and its first occurrence is among the last five tokens; else to 'Z' when no letter but a 'Z'
+token stands in it; else to the letter of "(correct) answer is X" (X in A-D); else, for an answer at most twice
+as long as all option texts together, to the one option whose text appears in it (case-insensitive); otherwise it
+is unmatched and counted wrong (and counted in 'unmatched'). ms-vlmeval 0.0.20 lacks the "answer is X" rule.
 MMBench is scored circularly: the rows of one question (index % 1e6) are the same question with rotated
 options, and the question counts only when every rotation is right. Scores are accuracy x100, overall and
 per category (and per split where the file has one).
 """
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -20,7 +25,12 @@ _REFUSALS = ("Sorry, I can't help with images of people yet.", "I can't process 
 LETTERS = [chr(ord("A") + i) for i in range(26)]
 
 
+_VERBOSE = re.compile(r"(?i)(?:correct\s+)?answer\s+is\s+\**([ABCD])\**")
+
+
 def infer_option(answer: str, choices: dict) -> str | None:
+    if "Failed to obtain answer via API" in answer:
+        return None
     if any(r in answer for r in _REFUSALS):
         return "Z"
     text = answer
@@ -29,14 +39,18 @@ def infer_option(answer: str, choices: dict) -> str | None:
     tokens = text.split()
     hits = [k for k in choices if k in tokens]
     if len(hits) == 1:
-        return hits[0]
-    if not hits and "Z" in tokens:
+        if tokens.index(hits[0]) > len(tokens) - 5:  # a letter early in a long answer is not its choice
+            return hits[0]
+    elif not hits and "Z" in tokens:
         return "Z"
-    return None
+    m = _VERBOSE.search(answer)
+    return m.group(1).upper() if m and m.group(1).upper() in choices else None
 
 
 def infer_text(answer: str, choices: dict) -> str | None:
     low = answer.lower()
+    if len(low) > 2 * sum(len(str(v)) for v in choices.values()):
+        return None
     hits = [k for k, v in choices.items() if str(v).lower() in low]
     return hits[0] if len(hits) == 1 else None
 
