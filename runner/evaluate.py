@@ -329,10 +329,13 @@ class Evaluator:
                 raise VlmrunError(f"{path} holds {len(df)} rows, the benchmark {len(rows)}: "
                                   "run with --mode infer to finish it")
             df["prediction"] = df["prediction"].fillna("")
-        df, decided = judged(df, job.bench.type, self.judge(job.run_dir.parent.parent / "_judge")
-                             if job.bench.type in ("yorn", "mcq") else None)
-        r.scores = scoring.score(job.bench.scorer, df, self.scoring)
-        if self.judge_name != EXACT and job.bench.type in ("yorn", "mcq"):
+        # a judge reads the Y/N and MCQ answers no rule can; open-ended benchmarks are scored by it altogether
+        sc = scoring.get(job.bench.scorer)
+        judge = self.judge(job.run_dir.parent.parent / "_judge") if sc.judge or job.bench.type in ("yorn", "mcq") else None
+        if not sc.judge:
+            df, decided = judged(df, job.bench.type, judge)
+        r.scores = scoring.score(job.bench.scorer, df, self.scoring, judge=judge)
+        if judge is not None and not sc.judge:
             r.scores["judged"] = decided
         out = pd.DataFrame([r.scores])
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))

@@ -123,9 +123,10 @@ class Judge:
         self.close()
         raise VlmrunError(f"--judge {name}: the server did not start in time")
 
-    def ask(self, prompt: str, temperature: float = 0.0) -> str:
-        return self.client.chat({"model": self.model_id, "messages": [{"role": "user", "content": prompt}],
-                                 "temperature": temperature, "max_tokens": 64})
+    def ask(self, prompt: str, temperature: float = 0.0, max_tokens: int = 64, system: Optional[str] = None) -> str:
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        return self.client.chat({"model": self.model_id, "messages": messages, "temperature": temperature,
+                                 "max_tokens": max_tokens})
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

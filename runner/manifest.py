@@ -161,7 +161,8 @@ class Model(_Strict):
 class Benchmark(_Strict):
     name: str
     type: Literal["yorn", "mcq", "vqa"]
-    scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "mmmu", "vqa_acc", "anls", "relaxed", "ocrbench"]
+    scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "mmmu", "vqa_acc", "anls", "relaxed", "ocrbench",
+                    "mmvet", "mathvista", "llavabench"]  # the last three need a judge (--judge)
     file: str = Field(description="TSV file name in $LMUData, or a path relative to the project root with 'bundled'")
     bundled: bool = False
     url: Optional[str] = None

@@ -52,6 +52,7 @@ def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
     Each table's scorer name is kept in df.attrs['scorer']."""
     rows: dict[str, list[dict]] = {}
     scorers: dict[str, scoring.Scorer] = {}
+    judges: dict[str, set] = {}  # the judge models that scored (or read answers of) each benchmark
     for rec in records:
         scores = rec.get("scores")
         if not scores:
@@ -60,6 +61,8 @@ def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
         bench = rec["benchmark"]["name"]
         scorers[bench] = sc
         row = {"Model": rec["model"]["name"]}
+        if scores.get("judge") not in (None, "exact_matching"):
+            judges.setdefault(bench, set()).add(scores["judge"])
         row.update({sc.label(k): round(float(scores[k]), 2) for k in sc.ordered(scores)
                     if isinstance(scores[k], (int, float))})
         rows.setdefault(bench, []).append(row)
@@ -67,6 +70,7 @@ def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
     for bench, r in rows.items():
         df = pd.DataFrame(r).set_index("Model")
         df.attrs["scorer"] = scorers[bench].name
+        df.attrs["judges"] = sorted(judges.get(bench, ()))
         out[bench] = df
     return out
 
@@ -88,6 +92,12 @@ def details(df: pd.DataFrame) -> list[str]:
     skip = set(headline(df)) | {main_metric(df)} | {sc.label(k) for k in ("acc", "precision", "recall",
                                                                           *scoring.COUNTS)}
     return [c for c in df.columns if c not in skip and not str(c).startswith("Δ")]
+
+
+def title(bench: str, df: pd.DataFrame) -> str:
+    """A table's title: the benchmark, and the judge model(s) behind its scores."""
+    judges = df.attrs.get("judges") or []
+    return bench + (f" (judge: {', '.join(judges)})" if judges else "")
 
 
 def main_metric(df: pd.DataFrame) -> str:
@@ -262,7 +272,7 @@ def write_report(work_dir: Path, tables: dict[str, pd.DataFrame], runs: pd.DataF
             md += ["## Summary", "", "Main metric per benchmark (MME: Overall = Perception + Reasoning).", "",
                    to_markdown(summary), ""] + ([caveat, ""] if caveat else [])
         for bench, df in tables.items():
-            md += [f"## {bench}", "", to_markdown(df), ""]
+            md += [f"## {title(bench, df)}", "", to_markdown(df), ""]
             if bench in texts:
                 md += [texts[bench], ""]
             for n in notes.get(bench, []):
@@ -326,7 +336,7 @@ def print_tables(console: Console, tables: dict[str, pd.DataFrame], runs: pd.Dat
         # rows = models; a terminal too narrow for every subtask gets the same table turned on its side
         wide = 12 + 9 * len(df.columns) <= console.width
         view = df if wide else df.T
-        t = Table(title=f"{bench}" + ("" if wide else " (metrics × models)"))
+        t = Table(title=title(bench, df) + ("" if wide else " (metrics × models)"))
         t.add_column("Model" if wide else "Metric", style="bold")
         for c in view.columns:
             t.add_column(str(c), justify="right")

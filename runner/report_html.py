@@ -61,7 +61,7 @@ def _table(df: pd.DataFrame, bench: str | None, table_id: str) -> str:
 def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: dict[str, str],
            references: dict[str, list], records: list[dict], runs: pd.DataFrame | None = None,
            caveat: str | None = None) -> str:
-    from .report import slim_record, details, headline
+    from .report import details, headline, slim_record, title
 
     parts = [f"<h1>vlmrun report</h1><p class=meta>vlmrun {__version__}. Click any score for the run that made it "
              "(image, environment, model settings, timings).</p>"]
@@ -72,7 +72,7 @@ def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: 
             parts.append(f"<p class=caveat>{html.escape(caveat)}</p>")
     for bench, df in tables.items():
         bid = re.sub(r"[^A-Za-z0-9_-]+", "-", bench)
-        parts.append(f'<h2 id="bench-{bid}">{html.escape(bench)}</h2>')
+        parts.append(f'<h2 id="bench-{bid}">{html.escape(title(bench, df))}</h2>')
         parts.append(_table(df, bench, f"table-{bid}"))
         if bench in comparisons:
             parts.append(f"<p class=cmp>{html.escape(comparisons[bench])}</p>")

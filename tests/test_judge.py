@@ -26,7 +26,9 @@ class Scripted(BaseHTTPRequestHandler):
         content = body["messages"][-1]["content"]
         text = content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
         SEEN.append(text)
-        if "match an answer with several options" in text:
+        if "Compare the ground truth and prediction" in text:
+            answer = "0.5"  # MMVet: the judge grades every answer half right
+        elif "match an answer with several options" in text:
             answer = "B"  # the judge places every answer on option B
         elif "match an answer with two options" in text:
             answer = "Yes"
@@ -61,6 +63,12 @@ def _project(project_copy, port):
     (project_copy / "data" / "Colours-6.tsv").write_text("\n".join(rows) + "\n")
     (project_copy / "manifests" / "benchmarks" / "Colours-6.yaml").write_text(
         "name: Colours-6\ntype: mcq\nscorer: mcq\nfile: data/Colours-6.tsv\nbundled: true\ndescription: test MCQ set\n")
+    mmvet = ["index\timage\tquestion\tanswer\tcategory"]
+    for i in range(4):
+        mmvet.append(f"{i}\t{image(10 + i, (64, 48))}\tWhat is written?\thello <OR> hi\t{['rec', 'ocr,rec'][i % 2]}")
+    (project_copy / "data" / "MMVet-4.tsv").write_text("\n".join(mmvet) + "\n")
+    (project_copy / "manifests" / "benchmarks" / "MMVet-4.yaml").write_text(
+        "name: MMVet-4\ntype: vqa\nscorer: mmvet\nfile: data/MMVet-4.tsv\nbundled: true\ndescription: test MMVet set\n")
     for name in ("scripted-model", "scripted-judge"):
         (project_copy / "manifests" / "models" / f"{name}.yaml").write_text(
             f"name: {name}\nadapter: openai_api\nsource:\n  api:\n    base_url: http://127.0.0.1:{port}/v1\n"
@@ -92,6 +100,18 @@ def test_the_judge_decides_the_unmatched_mcq_answers(scripted, project_copy, tmp
     out = run_cli("eval", "scripted-model", "--bench", "Colours-6", "--work-dir", str(tmp_path / "w"),
                   "--mode", "eval", "--judge", "scripted-judge", env=env)
     assert out.returncode == 0 and SEEN == [] and _scores(tmp_path / "w")["judged"] == 6  # the judge's calls are cached
+
+
+def test_an_open_ended_benchmark_is_scored_by_the_judge(scripted, project_copy, tmp_path):
+    env = {"VLMRUN_HOME": str(_project(project_copy, scripted)), "VLMRUN_CACHE": str(tmp_path / "cache")}
+    out = run_cli("eval", "scripted-model", "--bench", "MMVet-4", "--work-dir", str(tmp_path / "w"), env=env)
+    assert out.returncode == 1 and "needs a judge model: add --judge MODEL" in out.stdout, out.stdout[-2000:]
+    out = run_cli("eval", "scripted-model", "--bench", "MMVet-4", "--work-dir", str(tmp_path / "w"), "--mode", "eval",
+                  "--judge", "scripted-judge", env=env)
+    assert out.returncode == 0, out.stdout[-2000:]
+    s = _scores(tmp_path / "w", bench="MMVet-4")
+    assert s["judge"] == "scripted-judge" and s["Overall"] == 50 and s["rec"] == 50 and s["ocr"] == 50
+    assert "## MMVet-4 (judge: scripted-judge)" in (tmp_path / "w" / "report.md").read_text()  # scores name their judge
 
 
 def test_vlmevalkits_judge_prompts():

@@ -25,6 +25,7 @@ class Scorer:
     main: str = "overall"  # the summary's metric: a score key
     labels: dict = field(default_factory=dict)  # score key -> column label
     official: bool = False  # has an `official` scoring besides VLMEvalKit's
+    judge: bool = False  # scored by a judge model (open-ended answers): fn takes judge=
 
     def label(self, key: str) -> str:
         return self.labels.get(key, {"unknown": "Unknown answers", "unmatched": "Unmatched answers",
@@ -53,8 +54,13 @@ def get(name: str) -> Scorer:
     return SCORERS[name]
 
 
-def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
+def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
     s = get(scorer)
+    if s.judge:
+        if judge is None:
+            raise VlmrunError(f"the {scorer} scorer needs a judge model: add --judge MODEL (an API model such as "
+                              "gpt-4o, VLMEvalKit's GPT-4 judge, or a zoo model served here)")
+        return s.fn(predictions, scoring=scoring, judge=judge)
     if scoring not in SCORINGS:
         raise VlmrunError(f"unknown scoring '{scoring}'; use one of: {', '.join(SCORINGS)}")
     if scoring == "official" and not s.official:
@@ -62,4 +68,4 @@ def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit") -
     return s.fn(predictions, scoring=scoring)
 
 
-from . import mcq, mme, vqa, yorn  # noqa: E402,F401  (each registers its scorers)
+from . import judged, mcq, mme, vqa, yorn  # noqa: E402,F401  (each registers its scorers)
