@@ -469,13 +469,37 @@ def models_pull(models: List[str] = typer.Argument(..., help="model names"),
 
 @models_app.command("list")
 def models_list(as_json: bool = JSON_OPT):
-    """Models in the catalogue."""
-    models = sorted(_catalogue().models.values(), key=lambda m: (m.family, m.name))
-    _print_table("models", ("name", "family", "adapter", "source", "revision", "batch"),
-                 [(m.name, m.family or "(api, on the host)", m.adapter,
-                   m.source.hub or (f"api:{m.source.api.base_url}" if m.is_api else f"tiny:{m.source.tiny}"),
-                   (m.source.revision or "") if as_json else (m.source.revision or "")[:12], m.batch_size)
-                  for m in models], as_json)
+    """Models in the catalogue, grouped by family, with what each needs: weights' memory (from the parameter
+    count and dtype), GPUs of 80 GB (weights + 20 %), remote code."""
+    from .zoo import rows
+
+    table = rows(_catalogue())
+    cols = ("family", "name", "adapter", "source", "revision", "params_b", "weights_gib", "gpus_80gb", "remote_code", "batch")
+    _print_table("models", cols, [tuple((r[c] if as_json else _cell(c, r[c])) for c in cols) for r in table], as_json)
+
+
+def _cell(col: str, value):
+    if value is None:
+        return "?" if col in ("params_b", "weights_gib", "gpus_80gb") else ""
+    if col == "revision":
+        return value[:12]
+    if col == "remote_code":
+        return "yes" if value else "no"
+    return value
+
+
+@models_app.command("add")
+def models_add(hub_id: str = typer.Argument(..., help="the new checkpoint's HuggingFace repo id"),
+               like: str = typer.Option(..., "--like", help="a known model of the same series, whose settings it takes"),
+               name: Optional[str] = typer.Option(None, "--name", help="the model's name (default: the repo's, lowercased)"),
+               revision: Optional[str] = typer.Option(None, "--revision", help="the commit to pin"),
+               params_b: Optional[float] = typer.Option(None, "--params-b", help="parameters, billions")):
+    """Write a manifest for a new checkpoint of a known series (its family, adapter and VLMEvalKit settings)."""
+    from .zoo import add
+
+    path = add(_catalogue(), hub_id, like, name=name, revision=revision, params_b=params_b)
+    console.print(f"wrote {path}; `vlmrun models pull {path.stem}` fetches its weights"
+                  + ("" if revision else "; pin a commit with --revision for reproducible runs"), highlight=False)
 
 
 @bench_app.command("list")

@@ -142,6 +142,8 @@ class Model(_Strict):
     engines: list[Literal["hf", "vllm"]] = Field(default_factory=lambda: ["hf"],
                                                  description="inference engines this model can run on")
     description: str = ""
+    params_b: Optional[float] = Field(None, gt=0, description="parameters, in billions: `models list` shows the weights' "
+                                                               "memory and the GPUs they need from it")
     references: list[Reference] = Field(default_factory=list)
     reference: str = Field("", description="the VLMEvalKit version or commit whose wrapper the settings follow, "
                                            "e.g. 'vlmevalkit e8e78f05 (Qwen2VLChat)'")

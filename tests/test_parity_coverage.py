@@ -14,7 +14,7 @@ import host  # noqa: E402
 
 from .test_parity import CHECKED  # noqa: E402
 
-OWN = ("name", "reference", "description")
+OWN = ("name", "reference", "description", "params_b")
 
 
 def _settings(model: str) -> dict:

@@ -85,15 +85,18 @@ def model_spec(model: str) -> dict:
     return {k: v for k, v in model_settings(job).items() if k not in ("references", "source")}
 
 
-def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200) -> subprocess.CompletedProcess:
+def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200,
+                 mounts: tuple = ()) -> subprocess.CompletedProcess:
     """Run a python command in `image` with the worker, this folder and the oracle site mounted read-only and
-    `work` as /work (writable), without network, as the image's user."""
+    `work` as /work (writable), without network, as the image's user; `mounts`: more (host, container) folders,
+    read-only."""
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o777)
     # --hostname localhost: torchrun's rendezvous resolves the container's own name (no network: no DNS)
     cmd = ["docker", "run", "--rm", "--network", "none", "--init", "--hostname", "localhost",
            "-v", f"{ROOT / 'images' / 'worker'}:/opt/vlmrun/worker:ro", "-v", f"{HERE}:/parity:ro",
            "-v", f"{oracle_site()}:/oracle:ro", "-v", f"{work}:/work", "-e", "HOME=/work",
+           *[x for src, dst in mounts for x in ("-v", f"{src}:{dst}:ro")],
            image, "python", *argv]
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 

@@ -75,9 +75,9 @@ class Batcher:
                     batch.append(self.q.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
-            caps = {b[1] for b in batch}  # one generate() per max_tokens value asked for
-            for cap in caps:
-                part = [b for b in batch if b[1] == cap]
+            # one generate() per max_tokens value and image count (a batch never mixes image counts: data.py)
+            for cap, n_images in dict.fromkeys((b[1], len(b[0].images)) for b in batch):
+                part = [b for b in batch if b[1] == cap and len(b[0].images) == n_images]
                 gen = getattr(self.adapter, "gen", None)
                 saved = dict(gen) if gen is not None else None
                 try:
