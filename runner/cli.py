@@ -345,15 +345,28 @@ def _gate(work_dir: Path, against: str, tolerance: Optional[str] = None, metric=
 @app.command("score")
 def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path = typer.Option(..., "--predictions", "-p"),
               scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official"),
+              judge: str = typer.Option("exact_matching", "--judge", help="exact_matching | MODEL (as in eval)"),
               as_json: bool = typer.Option(False, "--json", help="print the scores as one JSON object")):
     """Score a predictions file (.xlsx or .tsv in VLMEvalKit's layout) without running a model."""
     import json
+    import tempfile
 
     from . import scoring as sc
     from .importer import read_file
+    from .judge import EXACT, Judge, judged
 
-    b = _catalogue().benchmark(bench)
-    scores = sc.score(b.scorer, read_file(predictions), scoring)  # a missing, corrupt or column-less file: one line
+    cat = _catalogue()
+    b = cat.benchmark(bench)
+    df = read_file(predictions)  # a missing, corrupt or column-less file: one line
+    if judge == EXACT:
+        scores = sc.score(b.scorer, df, scoring)
+    else:
+        with Judge(cat, judge, Path(tempfile.mkdtemp(prefix="vlmrun-judge-")), log=_log) as j:
+            s = sc.get(b.scorer)
+            df, decided = (df, None) if s.judge or s.judge_optional else judged(df, b.type, j)
+            scores = sc.score(b.scorer, df, scoring, judge=j)
+            if decided is not None:
+                scores["judged"] = decided
     if as_json:
         print(json.dumps(scores))
         return

@@ -331,11 +331,12 @@ class Evaluator:
             df["prediction"] = df["prediction"].fillna("")
         # a judge reads the Y/N and MCQ answers no rule can; open-ended benchmarks are scored by it altogether
         sc = scoring.get(job.bench.scorer)
-        judge = self.judge(job.run_dir.parent.parent / "_judge") if sc.judge or job.bench.type in ("yorn", "mcq") else None
-        if not sc.judge:
+        asks = sc.judge or sc.judge_optional or job.bench.type in ("yorn", "mcq")
+        judge = self.judge(job.run_dir.parent.parent / "_judge") if asks else None
+        if not (sc.judge or sc.judge_optional):
             df, decided = judged(df, job.bench.type, judge)
         r.scores = scoring.score(job.bench.scorer, df, self.scoring, judge=judge)
-        if judge is not None and not sc.judge:
+        if judge is not None and not (sc.judge or sc.judge_optional):
             r.scores["judged"] = decided
         out = pd.DataFrame([r.scores])
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))

@@ -162,9 +162,10 @@ class Model(_Strict):
 
 class Benchmark(_Strict):
     name: str
-    type: Literal["yorn", "mcq", "vqa"]
+    type: Literal["yorn", "mcq", "vqa", "video"]  # video: scored (vlmrun score, import), not yet run
     scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "mmmu", "vqa_acc", "anls", "relaxed", "ocrbench",
-                    "mmvet", "mathvista", "llavabench"]  # the last three need a judge (--judge)
+                    "mmvet", "mathvista", "llavabench",  # these three need a judge (--judge)
+                    "videomme", "mvbench"]
     file: str = Field(description="TSV file name in $LMUData, or a path relative to the project root with 'bundled'")
     bundled: bool = False
     url: Optional[str] = None

@@ -62,6 +62,10 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError("the vLLM engine runs on GPUs only: add --gpus (or use --engine hf)")
     ms = [cat.model(m) for m in dict.fromkeys(models)]
     bs = [cat.benchmark(b) for b in dict.fromkeys(benches)]
+    for b in bs:
+        if b.type == "video":
+            raise VlmrunError(f"{b.name}: running models on videos is not built yet; VLMEvalKit's predictions for it "
+                              f"are scored by `vlmrun score --bench {b.name} --predictions FILE`")
     flavour = "vllm" if engine == "vllm" else "cuda" if gpus else "cpu"
     driver = host_driver() if gpus else None
     jobs = []

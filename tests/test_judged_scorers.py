@@ -2,10 +2,8 @@
 builders, its per-row judge calls (MMVet_auxeval, MathVista_auxeval, LLaVABench_atomeval) and its aggregation
 (MMVet_acc, MathVista_acc, LLaVABench_score), loaded from the parity oracle's wheel (ms-vlmeval) with only its file
 loader and logger stood in. Both sides get the same scripted judge: same prompts, same scores."""
-import importlib.util
 import random
 import sys
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -15,52 +13,10 @@ from vlmrun.scoring import judged as J
 from vlmrun.scoring import score
 
 sys.path.insert(0, str(Path(__file__).parent / "parity"))
-import host  # noqa: E402
+import vlmeval_utils  # noqa: E402
 
 
-class _Quiet:
-    """VLMEvalKit's logger stand-in (its llavabench.py calls logger.error('error', review), which the logging module
-    cannot format)."""
-
-    def __getattr__(self, name):
-        return lambda *a, **kw: None
-
-
-def _vlmeval_utils():
-    """vlmeval/dataset/utils/{mmvet,mathvista,llavabench}.py as shipped, their imports satisfied by stand-ins
-    (load: the DataFrame itself) and VLMEvalKit's own matching_util for can_infer."""
-    site = host.oracle_site() / "vlmeval"
-
-    def package(name, path=None, **attrs):
-        mod = types.ModuleType(name)
-        mod.__path__ = [str(path)] if path else []
-        mod.__dict__.update(attrs)
-        sys.modules[name] = mod
-        return mod
-
-    package("vlmeval", site)
-    package("vlmeval.smp", site / "smp", load=lambda x: x)
-    package("vlmeval.smp.file", load=lambda x: x)
-    package("vlmeval.smp.log", get_logger=lambda *a, **kw: _Quiet())
-    spec = importlib.util.spec_from_file_location("vlmeval.utils.matching_util", site / "utils" / "matching_util.py")
-    mu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mu)
-    package("vlmeval.utils", site / "utils", can_infer=mu.can_infer)
-    package("vlmeval.dataset", site / "dataset")
-    package("vlmeval.dataset.utils", site / "dataset" / "utils")
-    package("vlmeval.dataset.smp")  # llavabench.py's `from ..smp.log import get_logger`, relative to vlmeval.dataset.utils
-    package("vlmeval.dataset.smp.log", get_logger=lambda *a, **kw: _Quiet())
-    out = {}
-    for name in ("mmvet", "mathvista", "llavabench"):
-        spec = importlib.util.spec_from_file_location(f"vlmeval.dataset.utils.{name}",
-                                                      site / "dataset" / "utils" / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        out[name] = mod
-    return out
-
-
-V = _vlmeval_utils()
+V = vlmeval_utils.load("mmvet", "mathvista", "llavabench")
 
 
 class Scripted:

@@ -26,6 +26,7 @@ class Scorer:
     labels: dict = field(default_factory=dict)  # score key -> column label
     official: bool = False  # has an `official` scoring besides VLMEvalKit's
     judge: bool = False  # scored by a judge model (open-ended answers): fn takes judge=
+    judge_optional: bool = False  # fn takes judge= and asks it where its rules fail (video MCQ)
 
     def label(self, key: str) -> str:
         return self.labels.get(key, {"unknown": "Unknown answers", "unmatched": "Unmatched answers",
@@ -61,6 +62,8 @@ def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit", j
             raise VlmrunError(f"the {scorer} scorer needs a judge model: add --judge MODEL (an API model such as "
                               "gpt-4o, VLMEvalKit's GPT-4 judge, or a zoo model served here)")
         return s.fn(predictions, scoring=scoring, judge=judge)
+    if s.judge_optional:
+        return s.fn(predictions, scoring=scoring, judge=judge)
     if scoring not in SCORINGS:
         raise VlmrunError(f"unknown scoring '{scoring}'; use one of: {', '.join(SCORINGS)}")
     if scoring == "official" and not s.official:
@@ -68,4 +71,4 @@ def score(scorer: str, predictions: pd.DataFrame, scoring: str = "vlmevalkit", j
     return s.fn(predictions, scoring=scoring)
 
 
-from . import judged, mcq, mme, vqa, yorn  # noqa: E402,F401  (each registers its scorers)
+from . import judged, mcq, mme, video, vqa, yorn  # noqa: E402,F401  (each registers its scorers)
