@@ -233,20 +233,26 @@ def serve_cmd(
     from .gpus import parse_gpus
     from .serve import event_error, serve, serving_url
 
+    errors: list = []
+
     def on_line(line: str) -> None:
         url, err = serving_url(line), event_error(line)
         if url:
             console.print(f"serving {model} at {url} (Ctrl-C stops)", highlight=False)
         elif err:
+            errors.append(err)
             console.print(Text.assemble(("error", "red"), f" {err}"), highlight=False)
 
     try:
-        code = serve(_catalogue(), model, work_dir.resolve(), host=host, port=port, token_env=token_env,
-                     batch_size=batch_size, gpus=parse_gpus(gpus), backend=backend, max_wait_ms=max_wait_ms,
-                     fail_every=fail_every, on_line=on_line, console=console)
+        outcome = serve(_catalogue(), model, work_dir.resolve(), host=host, port=port, token_env=token_env,
+                        batch_size=batch_size, gpus=parse_gpus(gpus), backend=backend, max_wait_ms=max_wait_ms,
+                        fail_every=fail_every, on_line=on_line, console=console)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
-    if code not in (0, 130, 137, -2, -9, -15, 143):
+    if outcome.exit_code not in (0, 130, 137, -2, -9, -15, 143):
+        if not errors:  # the worker said nothing: show how it ended
+            tail = " | ".join(l for l in outcome.log_tail[-3:] if l.strip())
+            console.print(Text.assemble(("error", "red"), f" the server exited with {outcome.exit_code}: {tail}"))
         raise typer.Exit(1)
 
 
@@ -361,7 +367,7 @@ def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path
     if judge == EXACT:
         scores = sc.score(b.scorer, df, scoring)
     else:
-        with Judge(cat, judge, Path(tempfile.mkdtemp(prefix="vlmrun-judge-")), log=_log) as j:
+        with tempfile.TemporaryDirectory(prefix="vlmrun-judge-") as tmp, Judge(cat, judge, Path(tmp), log=_log) as j:
             s = sc.get(b.scorer)
             df, decided = (df, None) if s.judge or s.judge_optional else judged(df, b.type, j)
             scores = sc.score(b.scorer, df, scoring, judge=j)

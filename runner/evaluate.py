@@ -103,8 +103,10 @@ class Evaluator:
     # -- the flow ------------------------------------------------------------------------------------
     def run(self, jobs: list[Job]) -> list[JobResult]:
         """Run the jobs, each locked against another vlmrun running it at the same time (see lock.py)."""
-        if self.judge_name != EXACT:
-            self.cat.model(self.judge_name)  # an unknown judge fails before anything runs
+        if self.judge_name != EXACT:  # an unknown judge or a missing key fails before anything runs
+            self._judge = Judge(self.cat, self.judge_name, Path(jobs[0].run_dir).parent.parent / "_judge" if jobs
+                                else Path("outputs/_judge"), log=self.console.print,
+                                backend=self.backend.name if self.backend.name in ("docker", "local") else "docker")
         with JobLocks() as locks:
             locks.acquire([j.run_dir for j in jobs])
             try:
@@ -113,11 +115,8 @@ class Evaluator:
                 if self._judge is not None:
                     self._judge.close()
 
-    def judge(self, work_dir: Path):
-        if self.judge_name == EXACT:
-            return None
-        if self._judge is None:
-            self._judge = Judge(self.cat, self.judge_name, work_dir, log=self.console.print)
+    def judge(self):
+        """The judge (None: exact matching); it connects, or is served, at its first question."""
         return self._judge
 
     def _run(self, jobs: list[Job]) -> list[JobResult]:
@@ -332,7 +331,7 @@ class Evaluator:
         # a judge reads the Y/N and MCQ answers no rule can; open-ended benchmarks are scored by it altogether
         sc = scoring.get(job.bench.scorer)
         asks = sc.judge or sc.judge_optional or job.bench.type in ("yorn", "mcq")
-        judge = self.judge(job.run_dir.parent.parent / "_judge") if asks else None
+        judge = self.judge() if asks else None
         if not (sc.judge or sc.judge_optional):
             df, decided = judged(df, job.bench.type, judge)
         r.scores = scoring.score(job.bench.scorer, df, self.scoring, judge=judge)
@@ -344,6 +343,6 @@ class Evaluator:
         if not provenance_file(job).is_file():  # predictions made elsewhere: record what we know
             write_provenance(r, self.backend_name, None, datetime.now(timezone.utc))
         prov = json.loads(provenance_file(job).read_text())
-        prov["scores"] = {"scoring": self.scoring, "judge": self.judge_name, **r.scores}
+        prov["scores"] = {"scoring": self.scoring, "judge": self.judge_name if asks else EXACT, **r.scores}
         prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]
         write_json(prov, provenance_file(job))

@@ -5,8 +5,8 @@ Only the answers the rules fail on are sent (Y/N: YOrN_Extraction finds neither 
 finds no single option), with VLMEvalKit's prompts (vlmeval/dataset/utils/yorn.py YOrN_match_prompt, up to 5
 tries at temperature 0.5*i; multiple_choice.py build_prompt / build_prompt_cn with build_option_str). The judge's
 verdict replaces the answer in the scoring copy only (predictions stay as the model gave them); an MCQ answer the
-judge cannot place either is 'Z', counted wrong (VLMEvalKit draws a random option there; vlmrun stays
-deterministic). Judge calls go through the API request cache. The scores record the judge and how many answers it
+judge cannot place either stays unmatched, counted wrong (VLMEvalKit draws a random option there; vlmrun stays
+deterministic); rows without options (MMMU's open questions) are left to their scorer. Judge calls go through the API request cache. The scores record the judge and how many answers it
 decided ('judged').
 
 The judge is an API model (source.api), or a local zoo model, which is then served for the scoring (`vlmrun serve`
@@ -84,57 +84,84 @@ def mcq_prompt(question: str, choices: dict, prediction: str) -> str:
 
 
 class Judge:
-    """A judge model's chat endpoint (served here for the scoring when it is a local zoo model)."""
+    """A judge model's chat endpoint, connected (or, for a local zoo model, served) at the first question: a run
+    whose answers all parse never starts one. Calls are cached under a stable id (the API's URL, or
+    'vlmrun-serve://MODEL' for a served model, whose port changes per run)."""
 
-    def __init__(self, cat, name: str, work_dir: Path, log=print):
+    def __init__(self, cat, name: str, work_dir: Path, log=print, backend: str = "docker"):
+        self.model = cat.model(name)
+        self.name, self.work_dir, self.log, self.backend = name, work_dir, log, backend
+        self._proc, self._container, self.client = None, None, None
+        api = self.model.source.api
+        if api and api.key_env and not os.environ.get(api.key_env):
+            raise VlmrunError(f"--judge {name} reads its API key from ${api.key_env}, which is not set")
+
+    def _connect(self):
         from vlmrun_worker.api_client import Client
 
-        model = cat.model(name)
-        self.name, self._proc = name, None
-        if model.is_api:
-            api = model.source.api
+        api = self.model.source.api
+        if api:
             key = os.environ.get(api.key_env) if api.key_env else None
-            if api.key_env and not key:
-                raise VlmrunError(f"--judge {name} reads its API key from ${api.key_env}, which is not set")
-            url, self.model_id = api.base_url, api.model
-            retries, wait, timeout = api.retries, api.retry_wait_s, api.timeout_s
+            self.model_id = api.model
+            self.client = Client(api.base_url, key, api.timeout_s, api.retries, api.retry_wait_s, cache_dir() / "api")
         else:
-            url, self.model_id = self._serve(name, work_dir, log), name
-            key, retries, wait, timeout = None, 3, 1.0, 600
-        self.client = Client(url, key, timeout, retries, wait, cache_dir() / "api")
+            self.model_id = self.name
+            self.client = Client(self._serve(), None, 600, 3, 1.0, cache_dir() / "api",
+                                 cache_id=f"vlmrun-serve://{self.name}")
 
-    def _serve(self, name: str, work_dir: Path, log) -> str:
+    def _serve(self) -> str:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        log(f"judge: serving {name} on 127.0.0.1:{port} for the scoring")
-        self._proc = subprocess.Popen([sys.executable, "-m", "vlmrun.cli", "serve", name, "--port", str(port),
-                                       "--work-dir", str(work_dir)], stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"})
-        deadline = time.monotonic() + 1800  # its image may be built first
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise VlmrunError(f"--judge {name}: serving it failed: {self._proc.stdout.read()[-300:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    return f"http://127.0.0.1:{port}/v1"
-            except OSError:
-                time.sleep(0.5)
-        self.close()
-        raise VlmrunError(f"--judge {name}: the server did not start in time")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.work_dir / f"judge-{self.name}-{port}.log"
+        self.log(f"judge: serving {self.name} on 127.0.0.1:{port} for the scoring (log: {log_path})")
+        self._container = f"vlmrun-serve-{self.name.replace('.', '-')}-{port}"
+        with open(log_path, "w") as out:  # a file, not a pipe nobody reads while an image builds
+            self._proc = subprocess.Popen([sys.executable, "-m", "vlmrun.cli", "serve", self.name, "--port", str(port),
+                                           "--backend", self.backend, "--work-dir", str(self.work_dir)],
+                                          stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+        try:
+            deadline = time.monotonic() + 1800  # its image may be built first
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-3:])
+                    raise VlmrunError(f"--judge {self.name}: serving it failed: {tail[-300:]} (log: {log_path})")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                        return f"http://127.0.0.1:{port}/v1"
+                except OSError:
+                    time.sleep(0.5)
+            raise VlmrunError(f"--judge {self.name}: the server did not start in 30 minutes (log: {log_path})")
+        except BaseException:
+            self.close()
+            raise
 
     def ask(self, prompt: str, temperature: float = 0.0, max_tokens: int = 64, system: Optional[str] = None) -> str:
+        from vlmrun_worker.api_client import ApiError
+
+        if self.client is None:
+            self._connect()
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-        return self.client.chat({"model": self.model_id, "messages": messages, "temperature": temperature,
-                                 "max_tokens": max_tokens})
+        try:
+            return self.client.chat({"model": self.model_id, "messages": messages, "temperature": temperature,
+                                     "max_tokens": max_tokens})
+        except ApiError as e:
+            raise VlmrunError(f"judge {self.name}: {e}") from None
+
+    @property
+    def used(self) -> bool:
+        return self.client is not None
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGINT)
+            self._proc.send_signal(signal.SIGINT)  # Ctrl-C: `vlmrun serve` removes its container
             try:
                 self._proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+                if self._container:
+                    subprocess.run(["docker", "rm", "-f", self._container], capture_output=True)
         self._proc = None
 
     def __enter__(self):
@@ -164,10 +191,11 @@ def judged(df: pd.DataFrame, bench_type: str, judge: Optional[Judge]) -> tuple[p
                     break
         else:
             choices = mcq_options(row)
-            if mcq_extract(pred, choices) is not None:
-                continue
+            if not choices or mcq_extract(pred, choices) is not None:
+                continue  # no options (an MMMU open question: its scorer makes them) or the rules read it
             letter = mcq_extract(judge.ask(mcq_prompt(str(row["question"]), choices, pred)), choices)
-            df.at[i, "prediction"] = letter or "Z"
-            decided += letter is not None
+            if letter is not None:
+                df.at[i, "prediction"] = letter
+                decided += 1
     return df, decided
 

@@ -59,8 +59,13 @@ class Api(_Strict):
     @field_validator("base_url")
     @classmethod
     def _http(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
         if not v.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
+        parts = urlsplit(v)
+        if "@" in parts.netloc or parts.query:
+            raise ValueError("base_url must hold no credentials or query: put the key in the variable key_env names")
         return v.rstrip("/")
 
 

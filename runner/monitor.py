@@ -52,9 +52,9 @@ class JobMonitor:
         elif kind == "finished":
             for k in self.SLOWEST:
                 self.slowest[k] = max(self.slowest[k], float(ev.get(k, 0)))
-            for k, v in ev.items():  # API models' request counts, summed over shards
+            for k, v in ev.items():  # API models' request counts, summed over shards (their threads: the most)
                 if k.startswith("api_") and isinstance(v, int):
-                    self.api[k] = self.api.get(k, 0) + v
+                    self.api[k] = max(self.api.get(k, 0), v) if k == "api_threads" else self.api.get(k, 0) + v
             self.samples += int(ev.get("samples", 0))
         elif kind == "env":
             self.env = {k: v for k, v in ev.items() if k != "event"}

@@ -61,8 +61,8 @@ def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
         bench = rec["benchmark"]["name"]
         scorers[bench] = sc
         row = {"Model": rec["model"]["name"]}
-        if scores.get("judge") not in (None, "exact_matching"):
-            judges.setdefault(bench, set()).add(scores["judge"])
+        if scores.get("judge") not in (None, "exact_matching") and (sc.judge or scores.get("judged", 0) > 0):
+            judges.setdefault(bench, set()).add(scores["judge"])  # the judge made (some of) these scores
         row.update({sc.label(k): round(float(scores[k]), 2) for k in sc.ordered(scores)
                     if isinstance(scores[k], (int, float))})
         rows.setdefault(bench, []).append(row)

@@ -21,16 +21,19 @@ from .evaluate import Evaluator
 from .manifest import Catalogue
 from .plan import make_plan
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK = ("127.0.0.1", "localhost")  # the server listens on IPv4
 
 
 def check_listen(host: str, token_env: Optional[str]) -> None:
     loopback = host in LOOPBACK
     if not loopback:
         try:
-            loopback = ipaddress.ip_address(host).is_loopback
+            addr = ipaddress.ip_address(host)
         except ValueError:
-            raise VlmrunError(f"--host {host!r}: give an IP address to listen on (default 127.0.0.1)") from None
+            raise VlmrunError(f"--host {host!r}: give an IPv4 address to listen on (default 127.0.0.1)") from None
+        if addr.version != 4:
+            raise VlmrunError(f"--host {host}: the server listens on IPv4 addresses only (e.g. 127.0.0.1, 0.0.0.0)")
+        loopback = addr.is_loopback
     if not loopback and not token_env:
         raise VlmrunError(f"--host {host} listens beyond this machine: add --token-env NAME (a variable holding the "
                           "token clients must send)")
@@ -41,8 +44,8 @@ def check_listen(host: str, token_env: Optional[str]) -> None:
 def serve(cat: Catalogue, model: str, work_dir: Path, host: str = "127.0.0.1", port: int = 8000,
           token_env: Optional[str] = None, batch_size: Optional[int] = None, gpus=None, backend: str = "docker",
           max_wait_ms: float = 10.0, fail_every: int = 0, on_line: Optional[Callable[[str], None]] = None,
-          console=None) -> int:
-    """Runs until the server stops (Ctrl-C); returns the worker's exit code."""
+          console=None):
+    """Runs until the server stops (Ctrl-C); returns the worker's RunOutcome."""
     if backend not in ("docker", "local"):
         raise VlmrunError(f"--backend {backend}: serve runs with docker or local")
     check_listen(host, token_env)
@@ -71,8 +74,7 @@ def serve(cat: Catalogue, model: str, work_dir: Path, host: str = "127.0.0.1", p
             env_vars[token_env] = os.environ[token_env]  # into the container's environment, never to a file
         req = dataclasses.replace(req, network_mode="host", hostname=None, env=env_vars,
                                   name=f"vlmrun-serve-{model.replace('.', '-')}-{port}")
-    outcome = ev.backend.run_one(req, on_line or (lambda line: None))
-    return outcome.exit_code
+    return ev.backend.run_one(req, on_line or (lambda line: None))
 
 
 def serving_url(line: str) -> Optional[str]:

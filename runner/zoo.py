@@ -56,6 +56,8 @@ def add(cat: Catalogue, hub_id: str, like: str, name: Optional[str] = None, revi
     if not base.source.hub:
         raise VlmrunError(f"--like {like}: name a model with real weights (a hub checkpoint), not a test or API model")
     name = name or default_name(hub_id)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
+        raise VlmrunError(f"--name {name!r}: use lowercase letters, digits, '.', '_' and '-'")
     path = cat.root / "manifests" / "models" / f"{name}.yaml"
     if name in cat.models or path.exists():
         raise VlmrunError(f"model {name} exists already ({path}): choose another --name")

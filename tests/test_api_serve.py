@@ -132,6 +132,27 @@ def test_the_server_wants_its_token_and_speaks_openai(server):
     assert _get(server, "/v1/models", TOKEN)["data"][0]["id"] == "tiny-qwen2-vl"
 
 
+def test_a_malformed_request_is_a_400_and_the_server_goes_on(server):
+    def post(body):
+        req = urllib.request.Request(f"http://127.0.0.1:{server}/v1/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+    for bad in ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": [3]}, ["not", "an", "object"],
+                {"messages": "hi"}):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            post(bad)
+        assert e.value.code in (400, 503), bad  # 503: the server's own injected failure (--fail-every 4)
+    for _ in range(3):  # the model thread is still serving (one of these may meet the injected 503)
+        try:
+            assert isinstance(post({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+                              ["choices"][0]["message"]["content"], str)
+            break
+        except urllib.error.HTTPError as e:
+            assert e.code == 503
+
+
 def test_serving_beyond_loopback_needs_a_token():
     out = run_cli("serve", "tiny-qwen2-vl", "--host", "0.0.0.0")
     assert out.returncode == 2 and "--token-env" in out.stdout and "Traceback" not in out.stdout, out.stdout

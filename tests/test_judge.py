@@ -26,6 +26,13 @@ class Scripted(BaseHTTPRequestHandler):
         content = body["messages"][-1]["content"]
         text = content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
         SEEN.append(text)
+        if "REJECT" in text:  # a request this endpoint refuses as such (a content filter, say)
+            out = b'{"error": {"message": "refused"}}'
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if "Compare the ground truth and prediction" in text:
             answer = "0.5"  # MMVet: the judge grades every answer half right
         elif "match an answer with several options" in text:
@@ -60,6 +67,11 @@ def _project(project_copy, port):
     rows = ["index\timage\tquestion\tA\tB\tanswer\tcategory"]
     for i in range(6):
         rows.append(f"{i}\t{image(i, (64, 48))}\tWhich colour is the box?\tred\tblue\t{'B' if i < 4 else 'A'}\tcolour")
+    rows.append(f"6\t{image(6, (64, 48))}\tREJECT this one?\tred\tblue\tA\tcolour")
+    (project_copy / "data" / "Colours-7.tsv").write_text("\n".join(rows) + "\n")
+    (project_copy / "manifests" / "benchmarks" / "Colours-7.yaml").write_text(
+        "name: Colours-7\ntype: mcq\nscorer: mcq\nfile: data/Colours-7.tsv\nbundled: true\ndescription: test MCQ set\n")
+    rows = rows[:-1]
     (project_copy / "data" / "Colours-6.tsv").write_text("\n".join(rows) + "\n")
     (project_copy / "manifests" / "benchmarks" / "Colours-6.yaml").write_text(
         "name: Colours-6\ntype: mcq\nscorer: mcq\nfile: data/Colours-6.tsv\nbundled: true\ndescription: test MCQ set\n")
@@ -112,6 +124,32 @@ def test_an_open_ended_benchmark_is_scored_by_the_judge(scripted, project_copy, 
     s = _scores(tmp_path / "w", bench="MMVet-4")
     assert s["judge"] == "scripted-judge" and s["Overall"] == 50 and s["rec"] == 50 and s["ocr"] == 50
     assert "## MMVet-4 (judge: scripted-judge)" in (tmp_path / "w" / "report.md").read_text()  # scores name their judge
+
+
+def test_a_refused_request_is_recorded_as_failed_and_the_run_goes_on(scripted, project_copy, tmp_path):
+    env = {"VLMRUN_HOME": str(_project(project_copy, scripted)), "VLMRUN_CACHE": str(tmp_path / "cache")}
+    out = run_cli("eval", "scripted-model", "--bench", "Colours-7", "--work-dir", str(tmp_path / "w"), env=env)
+    assert out.returncode == 0, out.stdout[-2000:]
+    from vlmrun_worker.shards import read_records
+
+    preds = {i: r["prediction"] for i, r in read_records(tmp_path / "w" / "scripted-model" / "Colours-7" / "shards").items()}
+    assert preds["6"].startswith("Failed to obtain answer via API. HTTP 400") and len(preds) == 7
+    prov = json.loads((tmp_path / "w" / "scripted-model" / "Colours-7" / "provenance.json").read_text())
+    assert prov["run"]["times"]["api_rejected"] == 1 and prov["run"]["times"]["api_retries"] == 0
+
+
+def test_the_judge_leaves_questions_without_options_to_their_scorer():
+    import pandas as pd
+
+    from vlmrun.judge import judged
+
+    class Never:
+        def ask(self, *a, **kw):
+            raise AssertionError("asked")
+
+    df = pd.DataFrame([{"question": "open", "prediction": "forty-two", "answer": "42", "A": None, "B": None}])
+    out, decided = judged(df, "mcq", Never())
+    assert decided == 0 and out["prediction"].tolist() == ["forty-two"]
 
 
 def test_vlmevalkits_judge_prompts():

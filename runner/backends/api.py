@@ -16,8 +16,13 @@ class ApiBackend(LocalBackend):
     name = "api"
 
     def check(self, cat, jobs: list, log) -> None:
+        from urllib.parse import urlsplit
+
         for job in jobs:
             api = job.model.source.api
+            host = urlsplit(api.base_url).hostname or ""
+            if api.key_env and api.base_url.startswith("http://") and host not in ("127.0.0.1", "localhost"):
+                log(f"warning: {job.model.name} sends its key over plain http to {host}")
             if api.key_env and not os.environ.get(api.key_env):
                 raise VlmrunError(f"model {job.model.name} reads its API key from ${api.key_env}, which is not set: "
                                   f"export {api.key_env}=... and run again")

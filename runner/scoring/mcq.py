@@ -3,7 +3,8 @@
 An answer is matched as VLMEvalKit's can_infer does (vlmeval/utils/matching_util.py at e8e78f05): to an option
 letter when exactly one option letter stands in it as a whole token (after '.()[],:;!*#{}' become spaces;
 case-sensitive) and its first occurrence is among the last five tokens; else to 'Z' when no letter but a 'Z'
-token stands in it; else to the letter of "(correct) answer is X" (X in A-D); else, for an answer at most twice
+token stands in it; else to the letter of "(correct) answer is X" (X in A-D, any case: "the answer is a dog"
+reads as A there too); else, for an answer at most twice
 as long as all option texts together, to the one option whose text appears in it (case-insensitive); otherwise it
 is unmatched and counted wrong (and counted in 'unmatched'). ms-vlmeval 0.0.20 lacks the "answer is X" rule.
 MMBench is scored circularly: the rows of one question (index % 1e6) are the same question with rotated

@@ -97,7 +97,11 @@ def mvbench(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
         if pd.isna(r["prediction"]):
             continue  # VLMEvalKit scores only the rows with a prediction
         pred, answer = str(r["prediction"]), str(r["answer"])
-        options = ast.literal_eval(str(r["candidates"]))
+        try:
+            options = list(ast.literal_eval(str(r["candidates"])))
+        except (ValueError, SyntaxError, TypeError):
+            raise VlmrunError(f"MVBench row {r.get('index')}: 'candidates' is not a list of options: "
+                              f"{str(r['candidates'])[:60]!r}") from None
         idx = max((k for k, c in enumerate(options) if c == answer), default=-1)
         gt = f"({chr(ord('A') + idx)}) {answer}"
         choices = {chr(ord("A") + k): c for k, c in enumerate(options)}

@@ -159,6 +159,7 @@ def main(config_path: str) -> int:
                     batched.append((case, sample))
             out["cases"].append(case)
         size, k = int(cfg.get("batch_size", 1)), 0
+        batched.sort(key=lambda cs: len(cs[1].images))  # as the worker groups rows (image count first), stably
         while size > 1 and k < len(batched):  # chunks cut as the worker cuts them (one image count per batch)
             chunk = same_image_count(batched[k:k + size], lambda cs: len(cs[1].images))
             k += len(chunk)

@@ -5,7 +5,9 @@ The rows of this shard that have no prediction yet are sent as VLMEvalKit's Open
 interrupted run resumes where it stopped, and every answer is also kept in the request cache
 ($VLMRUN_API_CACHE, which the host sets to <vlmrun cache>/api, else <out_dir>/api-cache; keyed by the full
 request), so a row asked again, in any run, costs no request. Events as `run` emits them,
-with the request counts in `finished`."""
+with the request counts in `finished`. A request the endpoint rejects as such (HTTP 400, 404, 413, 422: e.g. a
+content filter) gets VLMEvalKit's failure text as its answer, scored wrong; anything else that fails after the
+retries (a wrong key, an endpoint that is down) ends the job, and the same command resumes it."""
 from __future__ import annotations
 
 import json
@@ -16,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from .adapters.openai_api import payload
-from .api_client import ApiError, Client
+from .api_client import FAIL_MSG, ApiError, Client, RowRejected
 from .data import load_images, read_rows
 from .events import emit
 from .job import JobFile, shard_rows
@@ -53,15 +55,23 @@ def run(job_path: str) -> int:
     t0 = time.monotonic()
 
     def ask(row):
-        return row.index, client.chat(payload(Sample(row.index, row.question, load_images(row), row.extra), spec))
+        try:
+            return row.index, client.chat(payload(Sample(row.index, row.question, load_images(row), row.extra), spec))
+        except RowRejected as e:  # this request can never succeed (VLMEvalKit records its failure text too)
+            client._count("rejected")
+            return row.index, f"{FAIL_MSG} {e}"
 
     n = 0
-    with ShardWriter(out / "shards", 0, shard, job.shards) as writer, ThreadPoolExecutor(job.api_threads) as pool:
-        for fut in as_completed([pool.submit(ask, r) for r in mine]):
-            index, answer = fut.result()  # an ApiError ends the job; what was written stays
-            writer.write({"index": index, "prediction": answer})
-            n += 1
-            emit("progress", rank=0, n=1)
+    with ShardWriter(out / "shards", 0, shard, job.shards) as writer:
+        pool = ThreadPoolExecutor(job.api_threads)
+        try:
+            for fut in as_completed([pool.submit(ask, r) for r in mine]):
+                index, answer = fut.result()  # any other ApiError ends the job; what was written stays
+                writer.write({"index": index, "prediction": answer})
+                n += 1
+                emit("progress", rank=0, n=1)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # on an error: no queued request is sent
     env = {"python": platform.python_version(), "device": "api", "nproc": 1,
            "endpoint": job.model["source"]["api"]["base_url"], "api_model": job.model["source"]["api"]["model"]}
     tmp = out / ".environment.json.tmp"

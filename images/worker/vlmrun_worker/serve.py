@@ -68,33 +68,39 @@ class Batcher:
 
     def _loop(self):
         while True:
-            batch = [self.q.get()]
-            deadline = time.monotonic() + self.max_wait
-            while len(batch) < self.size:
-                try:
-                    batch.append(self.q.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    break
-            # one generate() per max_tokens value and image count (a batch never mixes image counts: data.py)
-            for cap, n_images in dict.fromkeys((b[1], len(b[0].images)) for b in batch):
-                part = [b for b in batch if b[1] == cap and len(b[0].images) == n_images]
-                gen = getattr(self.adapter, "gen", None)
-                saved = dict(gen) if gen is not None else None
-                try:
-                    if cap and gen is not None:
-                        gen["max_new_tokens"] = min(int(cap), int(gen.get("max_new_tokens", cap)))
-                    answers = self.adapter.generate([s for s, _, _ in part])
-                    for (_, _, fut), a in zip(part, answers):
-                        fut.set_result(a)
-                except Exception as e:  # noqa: BLE001 - the request gets the error, the server goes on
-                    for _, _, fut in part:
-                        fut.set_exception(e)
-                finally:
-                    if saved is not None:
-                        gen.clear()
-                        gen.update(saved)
-                self.batches += 1
-                self.served += len(part)
+            try:
+                self._one_batch()
+            except Exception as e:  # noqa: BLE001 - the model thread must outlive any request
+                emit("error", rank=0, message=f"serve: {type(e).__name__}: {e}")
+
+    def _one_batch(self):
+        batch = [self.q.get()]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.size:
+            try:
+                batch.append(self.q.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        # one generate() per max_tokens value and image count (a batch never mixes image counts: data.py)
+        for cap, n_images in dict.fromkeys((b[1], len(b[0].images)) for b in batch):
+            part = [b for b in batch if b[1] == cap and len(b[0].images) == n_images]
+            gen = getattr(self.adapter, "gen", None)
+            saved = dict(gen) if gen is not None else None
+            try:
+                if cap and gen is not None:
+                    gen["max_new_tokens"] = min(int(cap), int(gen.get("max_new_tokens", cap)))
+                answers = self.adapter.generate([s for s, _, _ in part])
+                for (_, _, fut), a in zip(part, answers):
+                    fut.set_result(a)
+            except Exception as e:  # noqa: BLE001 - the request gets the error, the server goes on
+                for _, _, fut in part:
+                    fut.set_exception(e)
+            finally:
+                if saved is not None:
+                    gen.clear()
+                    gen.update(saved)
+            self.batches += 1
+            self.served += len(part)
 
 
 def make_handler(batcher: Batcher, model_name: str, token: str | None, fail_every: int):
@@ -144,8 +150,13 @@ def make_handler(batcher: Batcher, model_name: str, token: str | None, fail_ever
                 return self._send(503, {"error": {"message": "injected failure (--fail-every)"}})
             try:
                 body = json.loads(raw)
+                if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+                    raise ValueError("the body must be a JSON object with a 'messages' list")
+                cap = body.get("max_tokens")
+                if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+                    raise ValueError("max_tokens must be a positive integer")
                 sample = request_sample(body, n)
-            except (ValueError, OSError) as e:
+            except (ValueError, OSError, TypeError, AttributeError) as e:
                 return self._send(400, {"error": {"message": str(e)}})
             try:
                 answer = batcher.submit(sample, body.get("max_tokens")).result()
@@ -160,6 +171,14 @@ def make_handler(batcher: Batcher, model_name: str, token: str | None, fail_ever
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except Exception as e:  # noqa: BLE001 - the host shows this line (a bad job file, a port in use, a load error)
+        emit("error", rank=0, message=f"serve: {type(e).__name__}: {e}")
+        return 1
+
+
+def _main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="vlmrun_worker serve")
     ap.add_argument("job")
     ap.add_argument("--host", default="127.0.0.1")
