@@ -140,6 +140,16 @@ def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):
     assert len(answered) > len(res["cases"]) // 2, "the tiny models generated nothing to compare"
 
 
+def test_api_requests_are_vlmevalkits_openai_wrapper(images, work):
+    """gpt-4o (VLMEvalKit's GPT4o entry: GPT4V, images thumbnailed to 512 px, detail low): the chat messages
+    VLMEvalKit's OpenAIWrapper would post (its prepare_inputs on the dataset's message, images read back from the
+    files it dumps) and the ones vlmrun's API path sends, byte for byte."""
+    spec = {**host.model_spec("gpt-4o"), "source": Catalogue().model("gpt-4o").source.model_dump(mode="json")}
+    cfg = {**_wrapper("gpt-4o"), "adapter": "openai_api", "spec": spec, "model_dir": "",
+           "overrides": _overrides("gpt-4o"), "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("gpt-4o (API)", host.run_oracle(images["transformers-latest"], work, cfg, "gpt-4o"))
+
+
 def test_internvl_tiles_are_vlmevalkits_load_image(images, work):
     res = host.run_oracle(images["transformers-latest"], work, {"tiles": True}, "internvl-tiles")
     _assert_all_identical("internvl tiles", res)

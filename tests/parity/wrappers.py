@@ -44,6 +44,8 @@ def build(cfg: dict):
         return _build_llava_next(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
+    if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
+        return _build_api(cfg)
     raise SystemExit(f"no parity wrapper for {kind}")
 
 
@@ -117,6 +119,41 @@ def _build_llava_next(cfg):
     return wrapper, adapter
 
 
+class _ApiRequest:
+    """vlmrun's side of an API model: the request adapters/openai_api.py builds (no weights, no container)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def generate(self, samples):
+        from vlmrun_worker.adapters.openai_api import payload
+
+        self.last = payload(samples[0], self.spec)
+        return [""]
+
+
+def _build_api(cfg):
+    from vlmeval.api.gpt import OpenAIWrapper
+
+    # nothing is sent: the key and base are placeholders, the request is compared before it would be posted
+    wrapper = OpenAIWrapper(key="unused", api_base="http://127.0.0.1:9/v1/chat/completions", **cfg["wrapper_args"])
+    return wrapper, _ApiRequest(dict(cfg["spec"]))
+
+
+def _compare_api(wrapper, adapter, struct, sample, name):
+    theirs = wrapper.prepare_inputs(wrapper.preproc_content(struct))
+    adapter.generate([sample])
+    ours = adapter.last
+    same_messages = theirs == ours["messages"]
+    images = [p["image_url"]["url"] for m in ours["messages"] if isinstance(m["content"], list)
+              for p in m["content"] if p.get("type") == "image_url"]
+    return {"checks": {"messages (texts, image bytes)": same_messages,
+                       "temperature, max_tokens": (wrapper.temperature, wrapper.max_tokens) ==
+                       (ours["temperature"], ours["max_tokens"])},
+            "images": len(images), "image_b64_chars": [len(u) for u in images],
+            "differs": {} if same_messages else {"messages": [repr(theirs)[:600], repr(ours["messages"])[:600]]}}
+
+
 def _build_internvl(cfg):
     import torch
     import transformers
@@ -176,6 +213,8 @@ def compare(wrapper, adapter, struct, sample, name):
 
     if hasattr(wrapper, "original_dir"):
         return importlib.import_module("llava_original").compare(wrapper, adapter, struct, sample, name)
+    if isinstance(adapter, _ApiRequest):
+        return _compare_api(wrapper, adapter, struct, sample, name)
     wrapper.model.calls.clear()
     adapter.model.calls.clear()
     if hasattr(wrapper, "tile_calls"):
