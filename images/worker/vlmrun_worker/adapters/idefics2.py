@@ -89,7 +89,8 @@ class Adapter:
     def prepare(self, samples):
         proc = self.processors.get()
         built = [build(s.question, self.spec, s.extra, len(s.images)) for s in samples]
-        inputs = proc(text=[p for p, _ in built], images=[[s.images[k] for k in order] for s, (_, order) in zip(samples, built)],
+        images = [[s.images[k] for k in order] for s, (_, order) in zip(samples, built)]
+        inputs = proc(text=[p for p, _ in built], images=images if any(images) else None,  # none: text-only (serve)
                       padding=True, return_tensors="pt")
         inputs.pop("token_type_ids", None)  # the byte-level test tokenizer returns them; the model takes none
         return inputs

@@ -128,10 +128,11 @@ class Adapter:
 
         pv, prompts = prepared if prepared is not None else self.prepare(samples)
         with torch.inference_mode():
-            if len(samples) == 1 or any(len(p) > 1 for p in pv):
-                # one question at a time; several images go in as num_patches_list, as InternVL2's chat() takes them
-                return [self.model.chat(self.tokenizer, torch.cat(p).to(self.device), q, dict(self.gen),
-                                        num_patches_list=[t.shape[0] for t in p])
+            if len(samples) == 1 or any(len(p) != 1 for p in pv):
+                # one question at a time; several images go in as num_patches_list, as InternVL2's chat() takes them;
+                # none (a text-only request to `vlmrun serve`): chat() without pixel values
+                return [self.model.chat(self.tokenizer, torch.cat(p).to(self.device) if p else None, q, dict(self.gen),
+                                        num_patches_list=[t.shape[0] for t in p] if p else None)
                         for p, q in zip(pv, prompts)]
             return list(self.model.batch_chat(self.tokenizer, torch.cat([p[0] for p in pv]).to(self.device),
                                               num_patches_list=[p[0].shape[0] for p in pv], questions=prompts,

@@ -68,7 +68,10 @@ class Adapter:
         proc = self.processors.get()
         texts = [build_prompt(s.question, s.extra, self.spec, len(s.images)) for s in samples]
         images = [pad_to_square(im, self.fill) if self.pad else im for s in samples for im in s.images]
-        return proc(text=texts, images=images, padding=True, return_tensors="pt")
+        out = proc(text=texts, images=images or None, padding=True, return_tensors="pt")  # none: a text-only request
+        for key in [k for k, v in out.items() if v is None]:  # older processors return pixel_values=None then
+            del out[key]
+        return out
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
