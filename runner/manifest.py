@@ -170,7 +170,7 @@ class Benchmark(_Strict):
     type: Literal["yorn", "mcq", "vqa", "video"]  # video: scored (vlmrun score, import), not yet run
     scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "mmmu", "vqa_acc", "anls", "relaxed", "ocrbench",
                     "mmvet", "mathvista", "llavabench",  # these three need a judge (--judge)
-                    "videomme", "mvbench"]
+                    "videomme", "mvbench", "mmbench_video"]
     file: str = Field(description="TSV file name in $LMUData, or a path relative to the project root with 'bundled'")
     bundled: bool = False
     url: Optional[str] = None
