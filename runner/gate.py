@@ -126,6 +126,14 @@ def against_run(work_dir: Path, other: Path, cat, tolerance: str, metrics: list[
         keys = _metrics(rec, cat, metrics)
         sc = scorer_of(rec, cat)
         scoring_name = rec["scores"].get("scoring", "vlmevalkit")
+        if sc.judge:  # scored by a judge model: its recorded scores, no bootstrap (that would ask the judge again)
+            for k in keys:
+                va, vb = float(base[key]["scores"][k]), float(rec["scores"][k])
+                t = tol(va)
+                result.checks.append(Check(model, bench, k, vb, va, "pass" if abs(vb - va) <= t + 1e-9 else "drift",
+                                           round(vb - va, 4), [], round(t, 4),
+                                           f"scored by judge {rec['scores'].get('judge')}: no bootstrap interval"))
+            continue
         full_a, full_b = (scoring.score(sc.name, x, scoring_name) for x in (a, b))
         boot = _bootstrap(a, b, sc.name, scoring_name, keys, samples, seed)
         answers = dict(zip(b["index"], b["prediction"]))
@@ -218,7 +226,7 @@ def _line(c: Check) -> str:
     against = "reference" if c.ci is None else "other run"
     text = (f"{c.model} {c.bench} {c.metric}: {c.value:.2f} vs {against} {c.against:.2f}, "
             f"diff {c.diff:+.2f} (tolerance {c.tolerance:.2f}")
-    if c.ci is not None:
+    if c.ci:  # [] for scores a judge made: no interval
         text += f", {c.ci[0]:+.2f}..{c.ci[1]:+.2f} at {c.confidence:.0%}"
     return text + f"): {c.verdict.upper()}" + (f"; {c.detail}" if c.detail else "")
 

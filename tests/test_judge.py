@@ -124,6 +124,12 @@ def test_an_open_ended_benchmark_is_scored_by_the_judge(scripted, project_copy, 
     s = _scores(tmp_path / "w", bench="MMVet-4")
     assert s["judge"] == "scripted-judge" and s["Overall"] == 50 and s["rec"] == 50 and s["ocr"] == 50
     assert "## MMVet-4 (judge: scripted-judge)" in (tmp_path / "w" / "report.md").read_text()  # scores name their judge
+    # a second run, gated against the first: judge-made scores are compared as recorded (no judge calls again)
+    out = run_cli("eval", "scripted-model", "--bench", "MMVet-4", "--work-dir", str(tmp_path / "w2"),
+                  "--judge", "scripted-judge", env=env)
+    assert out.returncode == 0, out.stdout[-2000:]
+    gate = run_cli("gate", str(tmp_path / "w2"), "--against", str(tmp_path / "w"), env=env)
+    assert gate.returncode == 0 and "Overall: 50.00 vs other run 50.00" in gate.stdout and "no bootstrap" in gate.stdout, gate.stdout
 
 
 def test_a_refused_request_is_recorded_as_failed_and_the_run_goes_on(scripted, project_copy, tmp_path):
