@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -49,6 +50,12 @@ def serve(cat: Catalogue, model: str, work_dir: Path, host: str = "127.0.0.1", p
     if backend not in ("docker", "local"):
         raise VlmrunError(f"--backend {backend}: serve runs with docker or local")
     check_listen(host, token_env)
+    with socket.socket() as probe:  # the server binds on the host's network: the same test, up front
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise VlmrunError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror}); another server? "
+                              "choose another --port") from None
     if cat.model(model).is_api:
         raise VlmrunError(f"{model} is an API model: it is served already, at {cat.model(model).source.api.base_url}")
     bench = "MME-mini"  # any bundled benchmark: the job needs one, the server reads no rows

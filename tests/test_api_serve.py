@@ -153,6 +153,11 @@ def test_a_malformed_request_is_a_400_and_the_server_goes_on(server):
             assert e.code == 503
 
 
+def test_a_port_in_use_is_one_line(server):
+    out = run_cli("serve", "tiny-qwen2-vl", "--port", str(server))
+    assert out.returncode == 2 and "Address already in use" in out.stdout and "Traceback" not in out.stdout, out.stdout
+
+
 def test_serving_beyond_loopback_needs_a_token():
     out = run_cli("serve", "tiny-qwen2-vl", "--host", "0.0.0.0")
     assert out.returncode == 2 and "--token-env" in out.stdout and "Traceback" not in out.stdout, out.stdout

@@ -109,4 +109,5 @@ class Client:
                 last = f"{self.url}: {getattr(e, 'reason', e)}"
             except (ValueError, KeyError, IndexError) as e:
                 raise ApiError(f"{self.url} answered with no choices[0].message.content: {e}") from None
-        raise ApiError(f"gave up after {self.retries + 1} tries: {last}")
+        hint = " (is the endpoint up? a local model is started with `vlmrun serve MODEL`)" if "refused" in last else ""
+        raise ApiError(f"gave up after {self.retries + 1} tries: {last}{hint}")
