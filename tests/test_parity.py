@@ -164,20 +164,25 @@ def test_video_frame_indices_are_vlmevalkits_and_qwen_vl_utils(images, work):
     work.mkdir(parents=True, exist_ok=True)
     proc = host.run_in_image(images["transformers-latest"], work, ["/parity/video_oracle.py", "/oracle", "/work/video.json"])
     assert proc.returncode == 0, proc.stdout[-3000:]
-    cases = json.loads((work / "video.json").read_text())
-    res = {"cases": [{"bench": "video", "index": f"{c['frames']}f@{c['fps']}/{c['setting']}",
+    found = json.loads((work / "video.json").read_text())
+    cases = found["indices"]
+    res = {"cases": [{"bench": "Video-MME prompt", "index": f"nframe {p['nframe']}: {p['question'][:20]}",
+                      "checks": {"message": p["message"], "internvl prompt": p["internvl prompt"]}}
+                     for p in found["prompts"]]}
+    res["cases"] += [{"bench": "video", "index": f"{c['frames']}f@{c['fps']}/{c['setting']}",
                       "checks": {"frame indices (VLMEvalKit)": c["vlmeval"] == c["vlmrun"],
                                  "frame file names": c["names"] == c["vlmrun_names"],
                                  # too few frames for the setting: both refuse (ValueError)
                                  "frame indices (qwen_vl_utils)": c["qwen_vl_utils"] == c["vlmrun_qwen"] or
                                  (isinstance(c["qwen_vl_utils"], str) and isinstance(c["vlmrun_qwen"], str))}}
-                     for c in cases]}
+                     for c in cases]
     ten_min = {json.dumps(c["setting"]): (c["vlmeval"], c["qwen_vl_utils"]) for c in cases if c["frames"] == 18000}
     print("\n10-minute video (18000 frames, 30 fps): " + "; ".join(
         f"{k}: VLMEvalKit {v[0] if len(v[0]) <= 8 else str(v[0][:4])[:-1] + f', ... {len(v[0])} frames]'}, "
         f"qwen_vl_utils {v[1] if len(v[1]) <= 8 else str(v[1][:4])[:-1] + f', ... {len(v[1])} frames]'}"
         for k, v in ten_min.items() if k in ('{"nframe": 8}', '{"fps": 1.0}')))
-    _assert_all_identical("video frames", res)
+    print("InternVL's Video-MME prompt (8 frames): " + repr(found["prompts"][0]["prompt"]))
+    _assert_all_identical("video frames and prompts", res)
 
 
 @pytest.mark.skipif(os.environ.get("VLMEVAL_PARITY_E2E") != "1", reason="set VLMEVAL_PARITY_E2E=1 (slow)")

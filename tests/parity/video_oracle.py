@@ -1,6 +1,8 @@
 """In a family image: which frames VLMEvalKit's own code picks (VideoBaseDataset.save_video_frames, as shipped in
 ms-vlmeval) and which qwen_vl_utils picks for Qwen2-VL (its _read_video_decord), next to vlmrun's pure functions
-(vlmrun_worker/video.py). A stand-in `decord` records the frame indices asked for; nothing is decoded.
+(vlmrun_worker/video.py); and the Video-MME message VLMEvalKit builds for a frames model (VideoMME.build_prompt) with
+InternVL's prompt for it (reorganize_prompt + build_video_prompt). A stand-in `decord` records the frame indices
+asked for; nothing is decoded.
 
   python video_oracle.py SITE OUT.json"""
 import json
@@ -59,7 +61,8 @@ def main(site: str, out: str) -> int:
 
     vlmeval_import.install_stubs()
     vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
-    vlmeval_import.bare_package("vlmeval.dataset", os.path.join(site, "vlmeval", "dataset"))
+    vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
+    vlmeval_import.load_dataset_package(site)
     asked: list = []
     videos = {f"v{k}.mp4": c for k, c in enumerate(CASES)}
     sys.modules["decord"] = fake_decord(videos, asked)
@@ -96,9 +99,44 @@ def main(site: str, out: str) -> int:
             except ValueError as e:
                 case["vlmrun_qwen"] = f"ValueError: {e}"
             results.append(case)
+    prompts = videomme_prompts(root, videos)
     with open(out, "w") as f:
-        json.dump(results, f)
+        json.dump({"indices": results, "prompts": prompts}, f)
     return 0
+
+
+QUESTIONS = [("What is the man doing?", ["A. Running.", "B. Swimming.", "C. Cooking.", "D. Sleeping."]),
+             ("How many cars appear?", ["A. 1", "B. 2", "C. 3", "D. 4"]),
+             ("Which colour is the sky at the end?\n(look closely)", ["A. Blue", "B. Red", "C. Green", "D. Grey"])]
+
+
+def videomme_prompts(root: str, videos: dict) -> list:
+    """VLMEvalKit's VideoMME.build_prompt (frames, no subtitles) and InternVL's reorganize_prompt +
+    build_video_prompt on it, against video.videomme_message and video.internvl_video_prompt."""
+    from vlmeval.dataset.videomme import VideoMME
+    from vlmeval.vlm.internvl.utils import build_video_prompt, reorganize_prompt
+
+    from vlmrun_worker.video import internvl_video_prompt, videomme_message
+
+    os.makedirs(os.path.join(root, "video"), exist_ok=True)
+    out = []
+    for nframe in (8, 16):
+        ds = VideoMME.__new__(VideoMME)
+        ds.use_subtitle, ds.nframe, ds.fps, ds.data_root, ds.frame_root = False, nframe, -1, root, root
+        ds.frame_tmpl, ds.frame_tmpl_fps, ds.dataset_name = "frame-{}-of-{}.jpg", "frame-{}-of-{}-{}fps.jpg", "Video-MME"
+        for k, (q, cands) in enumerate(QUESTIONS):
+            line = {"video": f"v{k}", "question": q, "candidates": repr(cands), "subtitle_path": "none.srt"}
+            msg = ds.build_prompt(line, video_llm=False)
+            items = []
+            for m in msg:
+                items.append(("image", len([x for x in items if isinstance(x, tuple)])) if m["type"] == "image" else m["value"])
+            n_img = sum(m["type"] == "image" for m in msg)
+            theirs_prompt = build_video_prompt(reorganize_prompt(msg, n_img, dataset="Video-MME"), "Video-MME")
+            ours_items = videomme_message(q, cands, n_img)
+            out.append({"nframe": nframe, "question": q, "frames": n_img,
+                        "message": items == ours_items, "internvl prompt": theirs_prompt ==
+                        internvl_video_prompt(ours_items, "Video-MME"), "prompt": theirs_prompt})
+    return out
 
 
 if __name__ == "__main__":

@@ -74,3 +74,43 @@ def linspace_f32(start: float, end: float, steps: int) -> list[float]:
 def qwen_indices(n_frames: int, video_fps: float, nframes: int | None = None, fps: float | None = None) -> list[int]:
     n = qwen_nframes(n_frames, video_fps, nframes=nframes, fps=fps)
     return [round(x) for x in linspace_f32(0, n_frames - 1, n)]  # Python's round: half to even, as torch.round
+
+
+# -- prompts ---------------------------------------------------------------------------------------------------------
+VIDEOMME_FRAMES = """
+These are the frames of a video. Select the best answer to the following multiple-choice question based on the video. Respond with only the letter (A, B, C, or D) of the correct option.
+"""
+
+
+def videomme_message(question: str, candidates: list, n_frames: int) -> list:
+    """VLMEvalKit's VideoMME.build_prompt for a model that takes frames (video_llm False, no subtitles):
+    its (empty) system text, the frames as ('image', k), the frames template, then 'Question: ...\\nAnswer: '."""
+    return (["", *[("image", k) for k in range(n_frames)], VIDEOMME_FRAMES,
+             "Question: {}\nAnswer: ".format(question + "\n" + "\n".join(candidates))])
+
+
+def internvl_video_prompt(items: list, bench: str, max_frames: int = 64) -> str:
+    """InternVLChat.generate_v2 for a video benchmark: reorganize_prompt for several images ('Image-k: <image>'
+    lines first, the texts after), then build_video_prompt (Image-k read as Frame-k; Video-MME drops '\\nAnswer:' and
+    asks for the option's letter; MMBench-Video drops '\\nAnswer:'; MVBench drops 'Best option:(')."""
+    n = sum(isinstance(it, tuple) for it in items)
+    prompt, k = "", 1
+    for it in items:
+        if isinstance(it, tuple):
+            prompt += f"<Image-{k}>"
+            k += 1
+        else:
+            prompt += it
+    prompt = "".join(f"Image-{i + 1}: <image>\n" for i in range(n)) + prompt
+    prompt = prompt.replace("".join(f"<Image-{i + 1}>" for i in range(n)), "")
+    for start in range(0, max_frames, 8):
+        prompt = prompt.replace("".join(f"<Image-{i}>" for i in range(start + 1, start + 9)), "")
+    for i in range(max_frames):
+        prompt = prompt.replace(f"Image-{i + 1}", f"Frame-{i + 1}")
+    if "MMBench-Video" in bench:
+        prompt = prompt.replace("\nAnswer:", "")
+    elif "Video-MME" in bench or "WorldSense" in bench:
+        prompt = prompt.replace("\nAnswer:", "") + "\nAnswer with the option's letter from the given choices directly."
+    elif "MVBench" in bench:
+        prompt = prompt.replace("Best option:(", "")
+    return prompt
