@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT / "images" / "worker"))
 
 def rows_as_payloads(model: str) -> list[dict]:
     from vlmrun_worker.adapters.openai_api import payload
-    from vlmrun_worker.data import load_images, read_rows
+    from vlmrun_worker.data import read_rows
     from vlmrun_worker.run import Sample
 
     spec = {"bench": "MME-mini", "bench_type": "yorn",
             "source": {"api": {"base_url": "http://x/v1", "model": model, "img_size": 512, "max_tokens": 16}}}
-    return [payload(Sample(r.index, r.question, load_images(r), r.extra), spec)
+    return [payload(Sample.of(r), spec)
             for r in read_rows(str(ROOT / "data" / "MME-mini.tsv"))]
 
 

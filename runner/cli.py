@@ -171,7 +171,7 @@ def _print_dry_run(cat, jobs, ev):
     """The plan, then the whole submission as the backend would make it (command lines, sbatch script, YAML)."""
     from .backends.base import Task
 
-    items: dict = {}  # backend -> [(task, request)]: API models run on the host whatever the backend
+    items = []  # (task, request): API models run on the host whatever the backend
     for j in jobs:
         console.print(f"[bold]{j.name}[/bold]: family {j.family} ({j.flavour}), nproc {j.nproc}, "
                       f"batch {j.batch_size}, shards {ev.shards}, run dir {j.run_dir}")
@@ -180,8 +180,8 @@ def _print_dry_run(cat, jobs, ev):
         for k in range(ev.shards):
             task = Task(j, k, ev.shards)
             req = backend.job_request(task, env, Path(f"<data>/{j.bench.file}"), Path(f"<model dir of {j.model.name}>"))[0]
-            items.setdefault(backend, []).append((task, req))
-    for backend, mine in items.items():
+            items.append((task, req))
+    for backend, mine in ev.by_backend(items, lambda item: item[0].job).items():
         print(backend.render(mine))  # as is: a script or YAML must not be wrapped to the terminal width
 
 
@@ -357,22 +357,17 @@ def score_cmd(bench: str = typer.Option(..., "--bench", "-b"), predictions: Path
     import json
     import tempfile
 
-    from . import scoring as sc
     from .importer import read_file
-    from .judge import EXACT, Judge, judged
+    from .judge import EXACT, Judge, score_with
 
     cat = _catalogue()
     b = cat.benchmark(bench)
     df = read_file(predictions)  # a missing, corrupt or column-less file: one line
     if judge == EXACT:
-        scores = sc.score(b.scorer, df, scoring)
+        scores = score_with(b.scorer, b.type, df, scoring, None)
     else:
         with tempfile.TemporaryDirectory(prefix="vlmrun-judge-") as tmp, Judge(cat, judge, Path(tmp), log=_log) as j:
-            s = sc.get(b.scorer)
-            df, decided = (df, None) if s.judge or s.judge_optional else judged(df, b.type, j)
-            scores = sc.score(b.scorer, df, scoring, judge=j)
-            if decided is not None:
-                scores["judged"] = decided
+            scores = score_with(b.scorer, b.type, df, scoring, j)
     if as_json:
         print(json.dumps(scores))
         return

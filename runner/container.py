@@ -68,6 +68,11 @@ def model_settings(job: Job) -> dict:
     return spec
 
 
+def serve_container_name(model: str, port: int) -> str:
+    """The container of `vlmrun serve MODEL --port PORT` (found again by the judge that started it)."""
+    return f"vlmrun-serve-{model.replace('.', '-')}-{port}"
+
+
 def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Optional[int] = 0, shards: int = 1,
                 shard_env: Optional[str] = None) -> dict:
     """What the worker reads (job.json, the worker's JobFile), with paths as the worker will see them."""

@@ -24,13 +24,12 @@ from rich.progress import Progress
 
 from vlmrun_worker.inspect_row import MARK as INSPECT_MARK
 
-from . import scoring
 from .backends.base import Backend, Environment, RunOutcome, Task, get_backend
 from .container import write_job_file
 from .datasets import bench_file, bench_rows
 from .errors import VlmrunError
 from .images import ImageResult
-from .judge import EXACT, Judge, judged
+from .judge import EXACT, Judge, applies, score_with
 from .lock import JobLocks
 from .manifest import Catalogue
 from .monitor import JobMonitor
@@ -84,7 +83,8 @@ class Evaluator:
         self.verbose = verbose
         self.backend: Backend = get_backend(backend, backend_options, self.console, context)
         self._api: Optional[Backend] = None
-        self.judge_name, self._judge = judge, None  # the judge model, served or connected at first need
+        # the judge (None: exact matching), made in run(); it connects, or is served, at its first question
+        self.judge_name, self._judge = judge, None
 
     @property
     def backend_name(self) -> str:
@@ -99,6 +99,13 @@ class Evaluator:
 
             self._api = ApiBackend({}, self.console)
         return self._api
+
+    def by_backend(self, items: list, job_of=lambda item: item) -> dict:
+        """items grouped by the backend their job runs on (in order): the chosen one, and the host for API models."""
+        out: dict = {}
+        for item in items:
+            out.setdefault(self.backend_for(job_of(item)), []).append(item)
+        return out
 
     # -- the flow ------------------------------------------------------------------------------------
     def run(self, jobs: list[Job]) -> list[JobResult]:
@@ -115,10 +122,6 @@ class Evaluator:
                 if self._judge is not None:
                     self._judge.close()
 
-    def judge(self):
-        """The judge (None: exact matching); it connects, or is served, at its first question."""
-        return self._judge
-
     def _run(self, jobs: list[Job]) -> list[JobResult]:
         results = [JobResult(j, shards=self.shards) for j in jobs]
         # Check every job's data up front: a missing file is the user's to fix before anything runs.
@@ -131,8 +134,8 @@ class Evaluator:
         for j in to_run:
             if j.model.source.hub:
                 ensure_weights(j.model, log=self.console.print)
-        for backend in {id(self.backend_for(j)): self.backend_for(j) for j in to_run}.values():
-            backend.check(self.cat, [j for j in to_run if self.backend_for(j) is backend], log=self.console.print)
+        for backend, mine in self.by_backend(to_run).items():
+            backend.check(self.cat, mine, log=self.console.print)
         with make_progress(self.console) as progress:
             bars = {r.job.name: progress.add_task(f"{r.job.model.name} · {r.job.bench.name}",
                                                   total=len(rows[r.job.name]), status="waiting") for r in results}
@@ -145,8 +148,7 @@ class Evaluator:
                     except VlmrunError as e:
                         self._fail(r, str(e), progress, bars[r.job.name])
                 by_job = {r.job.name: r for r in results}
-                for backend in {id(self.backend_for(t.job)): self.backend_for(t.job) for t, _ in staged}.values():
-                    mine = [(t, req) for t, req in staged if self.backend_for(t.job) is backend]
+                for backend, mine in self.by_backend(staged, lambda item: item[0].job).items():
                     outcomes.update(backend.execute(mine, lambda task: by_job[task.job.name].monitor.following()))
             for r in results:
                 if r.status == "failed":
@@ -329,20 +331,14 @@ class Evaluator:
                                   "run with --mode infer to finish it")
             df["prediction"] = df["prediction"].fillna("")
         # a judge reads the Y/N and MCQ answers no rule can; open-ended benchmarks are scored by it altogether
-        sc = scoring.get(job.bench.scorer)
-        asks = sc.judge or sc.judge_optional or job.bench.type in ("yorn", "mcq")
-        judge = self.judge() if asks else None
-        if not (sc.judge or sc.judge_optional):
-            df, decided = judged(df, job.bench.type, judge)
-        r.scores = scoring.score(job.bench.scorer, df, self.scoring, judge=judge)
-        if judge is not None and not (sc.judge or sc.judge_optional):
-            r.scores["judged"] = decided
+        r.scores = score_with(job.bench.scorer, job.bench.type, df, self.scoring, self._judge)
         out = pd.DataFrame([r.scores])
         atomic_write(score_file(job), lambda p: out.to_csv(p, index=False))
         r.times["score_s"] = round(time.monotonic() - t, 3)
         if not provenance_file(job).is_file():  # predictions made elsewhere: record what we know
             write_provenance(r, self.backend_name, None, datetime.now(timezone.utc))
         prov = json.loads(provenance_file(job).read_text())
-        prov["scores"] = {"scoring": self.scoring, "judge": self.judge_name if asks else EXACT, **r.scores}
+        judge = self.judge_name if applies(job.bench.scorer, job.bench.type) else EXACT
+        prov["scores"] = {"scoring": self.scoring, "judge": judge, **r.scores}
         prov.setdefault("run", {}).setdefault("times", {})["score_s"] = r.times["score_s"]
         write_json(prov, provenance_file(job))

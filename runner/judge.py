@@ -25,6 +25,10 @@ from typing import Optional
 
 import pandas as pd
 
+from vlmrun_worker.adapters.base import has_chinese
+
+from . import scoring
+from .container import serve_container_name
 from .errors import VlmrunError
 from .paths import cache_dir
 from .scoring.mcq import extract as mcq_extract
@@ -56,7 +60,7 @@ def option_str(choices: dict) -> str:
 
 def mcq_prompt(question: str, choices: dict, prediction: str) -> str:
     opts = option_str(choices)
-    if any("\u4e00" <= ch <= "\u9fff" for ch in question):
+    if has_chinese(question):
         return ("你是一个帮助我匹配答案与单选题中多个选项的 AI 助手。"
                 "你会被提供：一个问题，多个选项，一个答案。你的任务是找到与答案意义最相近的选项。"
                 "如果所有选项的意义都与答案显著不同，则输出 Z。"
@@ -93,7 +97,7 @@ class Judge:
         self.name, self.work_dir, self.log, self.backend = name, work_dir, log, backend
         self._proc, self._container, self.client = None, None, None
         api = self.model.source.api
-        if api and api.key_env and not os.environ.get(api.key_env):
+        if api and api.key_missing():
             raise VlmrunError(f"--judge {name} reads its API key from ${api.key_env}, which is not set")
 
     def _connect(self):
@@ -116,7 +120,7 @@ class Judge:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.work_dir / f"judge-{self.name}-{port}.log"
         self.log(f"judge: serving {self.name} on 127.0.0.1:{port} for the scoring (log: {log_path})")
-        self._container = f"vlmrun-serve-{self.name.replace('.', '-')}-{port}"
+        self._container = serve_container_name(self.name, port)
         with open(log_path, "w") as out:  # a file, not a pipe nobody reads while an image builds
             self._proc = subprocess.Popen([sys.executable, "-m", "vlmrun.cli", "serve", self.name, "--port", str(port),
                                            "--backend", self.backend, "--work-dir", str(self.work_dir)],
@@ -149,10 +153,6 @@ class Judge:
         except ApiError as e:
             raise VlmrunError(f"judge {self.name}: {e}") from None
 
-    @property
-    def used(self) -> bool:
-        return self.client is not None
-
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGINT)  # Ctrl-C: `vlmrun serve` removes its container
@@ -169,6 +169,24 @@ class Judge:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def applies(scorer: str, bench_type: str) -> bool:
+    """Whether a judge has a part in scoring this benchmark: it scores it (open-ended, MMBench-Video), reads what
+    its rules cannot (video MCQ), or reads the Y/N and MCQ answers no rule can."""
+    sc = scoring.get(scorer)
+    return sc.judge or sc.judge_optional or bench_type in ("yorn", "mcq")
+
+
+def score_with(scorer: str, bench_type: str, df: pd.DataFrame, scoring_name: str, judge: Optional[Judge]) -> dict:
+    """The benchmark's scores, the judge taking its part where it has one; for Y/N and MCQ with a judge, 'judged'
+    counts the answers it decided."""
+    sc = scoring.get(scorer)
+    judge = judge if applies(scorer, bench_type) else None
+    if judge is None or sc.judge or sc.judge_optional:
+        return scoring.score(scorer, df, scoring_name, judge=judge)
+    df, decided = judged(df, bench_type, judge)
+    return {**scoring.score(scorer, df, scoring_name), "judged": decided}
 
 
 def judged(df: pd.DataFrame, bench_type: str, judge: Optional[Judge]) -> tuple[pd.DataFrame, int]:

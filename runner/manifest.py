@@ -4,6 +4,7 @@ Adding a model is adding a YAML file. Every schema error names the file, the fie
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Optional
 
@@ -67,6 +68,10 @@ class Api(_Strict):
         if "@" in parts.netloc or parts.query:
             raise ValueError("base_url must hold no credentials or query: put the key in the variable key_env names")
         return v.rstrip("/")
+
+    def key_missing(self) -> bool:
+        """The key's variable is named but not set (the key itself is read where the request is sent)."""
+        return bool(self.key_env) and not os.environ.get(self.key_env)
 
 
 class Source(_Strict):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .backends.base import Task
-from .container import write_job_file
+from .container import serve_container_name, write_job_file
 from .datasets import bench_file
 from .errors import VlmrunError
 from .evaluate import Evaluator
@@ -80,7 +80,7 @@ def serve(cat: Catalogue, model: str, work_dir: Path, host: str = "127.0.0.1", p
         if token_env:
             env_vars[token_env] = os.environ[token_env]  # into the container's environment, never to a file
         req = dataclasses.replace(req, network_mode="host", hostname=None, env=env_vars,
-                                  name=f"vlmrun-serve-{model.replace('.', '-')}-{port}")
+                                  name=serve_container_name(model, port))
     return ev.backend.run_one(req, on_line or (lambda line: None))
 
 

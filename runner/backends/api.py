@@ -23,7 +23,7 @@ class ApiBackend(LocalBackend):
             host = urlsplit(api.base_url).hostname or ""
             if api.key_env and api.base_url.startswith("http://") and host not in ("127.0.0.1", "localhost"):
                 log(f"warning: {job.model.name} sends its key over plain http to {host}")
-            if api.key_env and not os.environ.get(api.key_env):
+            if api.key_missing():
                 raise VlmrunError(f"model {job.model.name} reads its API key from ${api.key_env}, which is not set: "
                                   f"export {api.key_env}=... and run again")
 
@@ -35,11 +35,10 @@ class ApiBackend(LocalBackend):
 
     def job_request(self, task: Task, env: Environment, data_file: Path, model_dir: Path):
         from ..container import job_payload, worker_dir
+        from ..paths import cache_dir
 
         job = task.job
         payload = job_payload(job, str(data_file), "", str(job.run_dir), task.shard, task.shards)
-        from ..paths import cache_dir
-
         env_vars = {"PYTHONPATH": os.pathsep.join(p for p in (str(worker_dir()), os.environ.get("PYTHONPATH")) if p),
                     # one request cache for every run on this machine: a request answered once is never sent again
                     "VLMRUN_API_CACHE": str(cache_dir() / "api")}

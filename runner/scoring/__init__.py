@@ -44,6 +44,13 @@ class Scorer:
 SCORERS: dict[str, Scorer] = {}
 
 
+def need_columns(df: pd.DataFrame, cols, what: str) -> None:
+    """A predictions table without a column its scorer reads: one line naming them."""
+    missing = set(cols) - set(df.columns)
+    if missing:
+        raise VlmrunError(f"{what} predictions need the columns {sorted(missing)}")
+
+
 def register(scorer: Scorer) -> Scorer:
     SCORERS[scorer.name] = scorer
     return scorer

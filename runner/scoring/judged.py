@@ -20,8 +20,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from ..errors import VlmrunError
-from . import Scorer, register
+from . import Scorer, need_columns, register
 from .mcq import extract as can_infer
 
 MMVET_PROMPT = """
@@ -113,12 +112,6 @@ LLAVABENCH_RULE = (
     "bias and ensuring that the order in which the responses were presented does not affect your judgment.")
 
 
-def _need(df: pd.DataFrame, cols: set, bench: str) -> None:
-    missing = sorted(cols - set(df.columns))
-    if missing:
-        raise VlmrunError(f"{bench} predictions need the columns {missing}")
-
-
 def _text(v) -> str:
     return "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
 
@@ -141,7 +134,7 @@ def _grade(judge, prompt: str) -> float:
 
 
 def mmvet(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
-    _need(df, {"question", "answer", "prediction", "category"}, "MMVet")
+    need_columns(df, {"question", "answer", "prediction", "category"}, "MMVet")
     tot, score = defaultdict(int), defaultdict(float)
     combos = []
     for _, r in df.iterrows():
@@ -192,7 +185,7 @@ def mathvista_check(row, response: str, prefetch: bool):
 
 
 def mathvista(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
-    _need(df, {"question", "answer", "prediction", "question_type", "answer_type", "choices", "answer_option",
+    need_columns(df, {"question", "answer", "prediction", "question_type", "answer_type", "choices", "answer_option",
                "task", "skills"}, "MathVista")
     tot, hit = defaultdict(int), defaultdict(int)
     order: list[str] = ["Overall"]
@@ -239,7 +232,7 @@ def parse_pair(review: str) -> tuple[float, float]:
 
 
 def llavabench(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
-    _need(df, {"question", "prediction", "caption", "gpt4_ans", "category"}, "LLaVABench")
+    need_columns(df, {"question", "prediction", "caption", "gpt4_ans", "category"}, "LLaVABench")
     rows = []
     for _, r in df.iterrows():
         review = judge.ask(llavabench_prompt(_text(r["caption"]), _text(r["question"]), _text(r["gpt4_ans"]),

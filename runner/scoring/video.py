@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VlmrunError
-from . import Scorer, register
+from . import Scorer, need_columns, register
 from .mcq import extract as can_infer
 
 FAIL_MSG = "Failed to obtain answer via API."
@@ -30,12 +30,6 @@ DOMAINS = ["Knowledge", "Film & Television", "Sports Competition", "Artistic Per
 # VLMEvalKit's list, its two missing commas included: those prefixes are never found
 PREFIXES = ["The best answer is", "The correct answer is", "The answer is", "The answer",
             "The best option isThe correct option is", "Best answer:Best option:", "Answer:", "Option:"]
-
-
-def _need(df: pd.DataFrame, cols: set, bench: str) -> None:
-    missing = sorted(cols - set(df.columns))
-    if missing:
-        raise VlmrunError(f"{bench} predictions need the columns {missing}")
 
 
 def letter_regex(s: str) -> str:
@@ -61,7 +55,7 @@ def _matched(pred: str, choices: dict, question: str, judge) -> str:
 
 
 def videomme(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
-    _need(df, {"prediction", "answer", "question", "duration", "domain"}, "Video-MME")
+    need_columns(df, {"prediction", "answer", "question", "duration", "domain"}, "Video-MME")
     scores = []
     for _, r in df.iterrows():
         pred = str(r["prediction"])
@@ -93,7 +87,7 @@ def videomme(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
 
 
 def mvbench(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
-    _need(df, {"prediction", "answer", "candidates", "task_type", "question"}, "MVBench")
+    need_columns(df, {"prediction", "answer", "candidates", "task_type", "question"}, "MVBench")
     board: dict = {}
     for _, r in df.iterrows():
         if pd.isna(r["prediction"]):
@@ -169,7 +163,7 @@ def mmv_grade(text) -> int:
 
 
 def mmbench_video(df: pd.DataFrame, scoring: str = "vlmevalkit", judge=None) -> dict:
-    _need(df, {"question", "answer", "prediction", "dimensions"}, "MMBench-Video")
+    need_columns(df, {"question", "answer", "prediction", "dimensions"}, "MMBench-Video")
     rating = {k: [] for k in MMV_DIMS}
     for _, r in df.iterrows():
         if pd.isna(r["prediction"]):

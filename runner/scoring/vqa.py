@@ -17,8 +17,7 @@ import re
 
 import pandas as pd
 
-from ..errors import VlmrunError
-from . import Scorer, register
+from . import Scorer, need_columns, register
 from .mme import process_punctuation
 
 _CONTRACTIONS = {
@@ -130,15 +129,9 @@ def ocrbench_item(pred: str, gts: list[str], category: str) -> float:
     return float(any(g.lower().strip().replace("\n", " ") in p for g in gts))
 
 
-def _need(df, cols):
-    missing = set(cols) - set(df.columns)
-    if missing:
-        raise VlmrunError(f"VQA predictions need the columns {sorted(missing)}")
-
-
 def _per_item(fn):
     def scorer(df: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
-        _need(df, ["prediction", "answer"])
+        need_columns(df, ["prediction", "answer"], "VQA")
         df = df.copy()
         preds = ["" if pd.isna(p) else str(p) for p in df["prediction"]]
         df["hit"] = [fn(p, ground_truths(a)) for p, a in zip(preds, df["answer"])]
@@ -152,7 +145,7 @@ def _per_item(fn):
 
 
 def ocrbench(df: pd.DataFrame, scoring: str = "vlmevalkit") -> dict:
-    _need(df, ["prediction", "answer", "category"])
+    need_columns(df, ["prediction", "answer", "category"], "VQA")
     hits = {c: 0.0 for c in OCR_RECOGNITION + OCR_OTHER}
     for p, a, c in zip(df["prediction"], df["answer"], df["category"]):
         hits[str(c)] = hits.get(str(c), 0.0) + ocrbench_item("" if pd.isna(p) else str(p), ground_truths(a), str(c))

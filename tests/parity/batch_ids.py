@@ -10,12 +10,12 @@ from pathlib import Path
 def main(path: str) -> int:
     cfg = json.loads(Path(path).read_text())
     from vlmrun_worker.adapters import load_adapter
-    from vlmrun_worker.data import load_images, read_rows
+    from vlmrun_worker.data import read_rows
     from vlmrun_worker.run import Sample
 
     adapter = load_adapter(cfg["adapter"], cfg["model_dir"], cfg["spec"], "cpu")
     adapter.processor.batch_decode = lambda ids, **kw: [json.dumps([int(t) for t in row]) for row in ids]
-    samples = [Sample(r.index, r.question, load_images(r), r.extra) for r in read_rows(cfg["data"])]
+    samples = [Sample.of(r) for r in read_rows(cfg["data"])]
     out = {"batch1": {}, f"batch{cfg['batch_size']}": {}}
     for s in samples:
         out["batch1"][s.index] = json.loads(adapter.generate([s])[0])

@@ -120,7 +120,7 @@ def main(config_path: str) -> int:
     setup_vlmeval(cfg["site"], cfg.get("stub", []))
     import wrappers  # noqa: E402  (after setup: it imports vlmeval)
 
-    from vlmrun_worker.data import load_images, read_rows, same_image_count
+    from vlmrun_worker.data import read_rows, same_image_count
     from vlmrun_worker.run import Sample
 
     t0 = time.monotonic()
@@ -145,7 +145,7 @@ def main(config_path: str) -> int:
         for i in range(len(ds.data)):
             line = ds.data.iloc[i]
             row = rows[str(line["index"])]
-            sample = Sample(row.index, row.question, load_images(row), row.extra)
+            sample = Sample.of(row)
             struct = vlmeval_struct(wrapper, ds, line, name)
             case = {"bench": name, "index": row.index}
             if cfg.get("generate"):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .adapters.openai_api import payload
 from .api_client import FAIL_MSG, ApiError, Client, RowRejected
-from .data import load_images, read_rows
+from .data import read_rows
 from .events import emit
 from .job import JobFile, shard_rows
 from .run import Sample
@@ -56,7 +56,7 @@ def run(job_path: str) -> int:
 
     def ask(row):
         try:
-            return row.index, client.chat(payload(Sample(row.index, row.question, load_images(row), row.extra), spec))
+            return row.index, client.chat(payload(Sample.of(row), spec))
         except RowRejected as e:  # this request can never succeed (VLMEvalKit records its failure text too)
             client._count("rejected")
             return row.index, f"{FAIL_MSG} {e}"

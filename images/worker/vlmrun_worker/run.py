@@ -29,6 +29,11 @@ class Sample:
     def images(self) -> list:
         return self.image if isinstance(self.image, list) else [self.image]
 
+    @classmethod
+    def of(cls, row) -> "Sample":
+        """A benchmark row with its images decoded (as VLMEvalKit reads them back from its dumped files)."""
+        return cls(row.index, row.question, load_images(row), row.extra)
+
 
 class Prefetch:
     """Decode images and run the adapter's preprocessing for the next batches in background threads while
@@ -54,7 +59,7 @@ class Prefetch:
 
     def _load(self, chunk):
         t = time.monotonic()
-        batch = [Sample(r.index, r.question, load_images(r), r.extra) for r in chunk]
+        batch = [Sample.of(r) for r in chunk]
         prepared = self.prepare(batch) if self.prepare else None
         with self._lock:
             self.prepare_s += time.monotonic() - t
