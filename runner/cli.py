@@ -89,6 +89,14 @@ def eval_cmd(
                                            "model; 0: inline (default: up to 4 on GPU; on CPU 0 with fewer than "
                                            "4 cores per rank, else 1, torch getting the other cores)"),
     api_threads: int = typer.Option(4, "--api-threads", help="API models: requests in flight at once"),
+    nframe: Optional[int] = typer.Option(None, "--nframe", help="video benchmarks: frames sampled per video "
+                                         "(default 8, as VLMEvalKit's run.py)"),
+    fps: Optional[float] = typer.Option(None, "--fps", help="video benchmarks: frames per second of video instead "
+                                        "of --nframe"),
+    pack: bool = typer.Option(False, "--pack", help="video benchmarks: ask all of a video's questions in one "
+                              "request, and split the answer back per question"),
+    subtitles: bool = typer.Option(False, "--subtitles", help="Video-MME: the subtitles at the sampled frames go "
+                                   "into the prompt (VLMEvalKit's _subs settings)"),
     scoring: str = typer.Option("vlmevalkit", "--scoring", help="vlmevalkit | official (MME)"),
     judge: str = typer.Option("exact_matching", "--judge", help="exact_matching (rules only) | MODEL: an API model, "
                               "or a zoo model served here for the scoring, reads the Y/N and MCQ answers no rule can"),
@@ -103,12 +111,13 @@ def eval_cmd(
     """Run MODELS on the benchmarks, each in its own container, and print one merged report."""
     from .gpus import parse_gpus
     from .evaluate import Evaluator
-    from .plan import make_plan
+    from .plan import VideoSetting, make_plan
     from .report import print_tables, runs_table, score_tables, write_report
 
     cat = _catalogue()
     jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
-                     batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch, api_threads=api_threads)
+                     batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch, api_threads=api_threads,
+                     video=VideoSetting.of(nframe, fps, pack, subtitles))
     opts = _backend_cli_options(backend, dict(
         partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task, qos=qos,
         array_parallelism=array_parallelism, runtime=runtime, image_store=image_store, wait=wait,
@@ -125,13 +134,13 @@ def eval_cmd(
         print(f"interrupted: containers removed; finished predictions are kept in {work_dir} "
               "(run the same command again to resume)", file=sys.stderr)
         raise typer.Exit(130) from None
-    from .report import collect
+    from .report import bench_label, collect
 
     submitted = [r for r in results if r.status == "submitted"]
     if submitted:  # --no-wait: the cluster runs them; a dependent job merges and scores them
         console.print(f"{len(submitted)} job(s) submitted; `vlmrun status {work_dir}` follows them", highlight=False)
-    names = {(r.job.model.name, r.job.bench.name) for r in results if r.status == "ok"}
-    records = [rec for rec in collect(work_dir) if (rec["model"]["name"], rec["benchmark"]["name"]) in names]
+    names = {(r.job.model.name, r.job.label) for r in results if r.status == "ok"}
+    records = [rec for rec in collect(work_dir) if (rec["model"]["name"], bench_label(rec)) in names]
     tables = score_tables(records, cat)
     runs = runs_table(results)
     print_tables(console, tables, runs)
@@ -539,10 +548,12 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("fetch")
 def data_fetch(benches: List[str] = typer.Argument(..., help="benchmark names")):
-    """Download benchmark TSVs into $LMUData (md5-checked, resumable); files already there are reused."""
+    """Download benchmark TSVs into $LMUData (md5-checked, resumable), and a video benchmark's videos (archives
+    unpacked once; a bundled benchmark's synthetic videos made); files already there are reused."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from .datasets import fetch
+    from .videos import fetch_videos
 
     cat = _catalogue()
     todo = [cat.benchmark(b) for b in benches]
@@ -551,6 +562,11 @@ def data_fetch(benches: List[str] = typer.Argument(..., help="benchmark names"))
             task = bar.add_task(b.name, total=None)
             path, what = fetch(b, progress=lambda done, total: bar.update(task, completed=done, total=total))
             bar.update(task, description=f"{b.name}: {what}")
+            if b.videos is not None:
+                vtask = bar.add_task(f"{b.name} videos", total=None)
+                what = fetch_videos(cat, b, path, progress=lambda done, total: bar.update(vtask, completed=done, total=total),
+                                    log=lambda line: bar.console.print(line, markup=False, highlight=False, style="dim"))
+                bar.update(vtask, description=f"{b.name} videos: {what}")
 
 
 @app.command("doctor")

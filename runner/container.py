@@ -16,8 +16,8 @@ from vlmrun_worker.job import JobFile
 from . import __version__
 from .backends.base import Task
 from .backends.local import LocalRequest, local_python
-from .backends.request import (DATA_MOUNT, MODEL_MOUNT, OFFLINE_ENV, OUT_MOUNT, WORKER_MOUNT, ContainerRequest,
-                               GpuSpec, Mount)
+from .backends.request import (DATA_MOUNT, FRAMES_MOUNT, MODEL_MOUNT, OFFLINE_ENV, OUT_MOUNT, VIDEO_MOUNT, WORKER_MOUNT,
+                               ContainerRequest, GpuSpec, Mount)
 from .paths import project_root, tree_digest
 from .plan import Job
 
@@ -73,8 +73,15 @@ def serve_container_name(model: str, port: int) -> str:
     return f"vlmrun-serve-{model.replace('.', '-')}-{port}"
 
 
+def video_block(job: Job, root: str, frames: str) -> Optional[dict]:
+    """A video job's `video` block (the worker's video_job.VideoSpec), with its folders as the worker sees them."""
+    if not job.video:
+        return None
+    return {"layout": job.bench.videos.layout, "root": root, "frames": frames, **job.video}
+
+
 def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Optional[int] = 0, shards: int = 1,
-                shard_env: Optional[str] = None) -> dict:
+                shard_env: Optional[str] = None, video: Optional[dict] = None) -> dict:
     """What the worker reads (job.json, the worker's JobFile), with paths as the worker will see them."""
     return JobFile(
         adapter=job.model.adapter, model_name=job.model.name, bench=job.bench.name, bench_type=job.bench.type,
@@ -83,7 +90,7 @@ def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Option
         api_threads=job.api_threads,
         # vLLM: one process shards the model over every GPU it was given
         tensor_parallel_size=(job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,
-        shards=shards, shard=shard, shard_env=shard_env,
+        shards=shards, shard=shard, shard_env=shard_env, video=video,
     ).to_dict()
 
 
@@ -114,7 +121,14 @@ def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Pat
     """The container for one job (or one shard of it, `task`), and the job file it reads."""
     task = task or Task(job)
     data_target = f"{DATA_MOUNT}/{data_file.name}"
-    payload = job_payload(job, data_target, MODEL_MOUNT, OUT_MOUNT, task.shard, task.shards)
+    mounts = []
+    if job.video:  # the videos read-only; the frame cache shared by every job on these videos
+        from .videos import video_dirs
+
+        root, frames = video_dirs(job.bench)
+        mounts = [Mount(str(root), VIDEO_MOUNT, read_only=True), Mount(str(frames), FRAMES_MOUNT, read_only=False)]
+    payload = job_payload(job, data_target, MODEL_MOUNT, OUT_MOUNT, task.shard, task.shards,
+                          video=video_block(job, VIDEO_MOUNT, FRAMES_MOUNT))
     req = ContainerRequest(
         image=image_tag,
         command=worker_command(job, f"{OUT_MOUNT}/{task.job_file}"),
@@ -123,7 +137,7 @@ def docker_job_request(job: Job, image_tag: str, data_file: Path, model_dir: Pat
         mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
                 Mount(str(data_file), data_target, read_only=True),
                 Mount(str(model_dir), MODEL_MOUNT, read_only=True),
-                Mount(str(job.run_dir), OUT_MOUNT, read_only=False)],
+                Mount(str(job.run_dir), OUT_MOUNT, read_only=False), *mounts],
         env=base_env(job.gpus),
         gpus=job.gpus,
         labels={"io.vlmrun.job": job.name, "io.vlmrun.version": __version__},
@@ -147,9 +161,29 @@ def docker_tiny_request(recipe: str, image_tag: str, out_dir: Path, model: str) 
     )
 
 
+def docker_videos_request(image_tag: str, tsv: Path, root: Path, bench: str) -> ContainerRequest:
+    """The container that makes a bundled benchmark's synthetic videos (the worker's make-videos) into root."""
+    return ContainerRequest(
+        image=image_tag,
+        command=["python", "-m", "vlmrun_worker", "make-videos", f"{DATA_MOUNT}/{tsv.name}", VIDEO_MOUNT],
+        name=container_name("videos", bench),
+        user=container_user(),
+        mounts=[Mount(str(worker_dir()), WORKER_MOUNT, read_only=True),
+                Mount(str(tsv), f"{DATA_MOUNT}/{tsv.name}", read_only=True),
+                Mount(str(root), VIDEO_MOUNT, read_only=False)],
+        env=base_env(None),
+        labels={"io.vlmrun.videos": bench, "io.vlmrun.version": __version__},
+    )
+
+
 def local_job_request(job: Job, data_file: Path, model_dir: Path, task: Optional[Task] = None) -> tuple[LocalRequest, dict]:
     task = task or Task(job)
-    payload = job_payload(job, str(data_file), str(model_dir), str(job.run_dir), task.shard, task.shards)
+    video = None
+    if job.video:
+        from .videos import video_dirs
+
+        video = video_block(job, *map(str, video_dirs(job.bench)))
+    payload = job_payload(job, str(data_file), str(model_dir), str(job.run_dir), task.shard, task.shards, video=video)
     env = {k: v for k, v in base_env(job.gpus).items() if k != "HOME"}
     env["PYTHONPATH"] = str(worker_dir()) + os.pathsep + os.environ.get("PYTHONPATH", "")
     return LocalRequest(command=worker_command(job, str(job.run_dir / task.job_file), python=local_python()),

@@ -60,6 +60,12 @@ def bench_rows(path: Path) -> list[dict]:
     """The rows a job predicts: VLMEvalKit skips rows without an image (ImageBaseDataset, skip_noimg), and so
     does the worker; a row whose image cell is empty or a missing-value marker gets no prediction."""
     rows = read_tsv(path)
+    if rows and "video" in rows[0] and "image" not in rows[0]:  # a video benchmark: one row per question
+        lacking = [c for c in ("index", "question") if c not in rows[0]]
+        if lacking:
+            raise VlmrunError(f"{path} has no {', '.join(lacking)} column: a video benchmark TSV in VLMEvalKit's layout "
+                              "has index, video, question (and answer)")
+        return rows
     if rows:  # checked here, before any container starts
         lacking = [c for c in ("index", "question") if c not in rows[0]]
         if "image" not in rows[0] and "image_path" not in rows[0]:
@@ -172,24 +178,14 @@ def verify(bench: Benchmark, path: Path) -> None:
                               "truncated or a different version; it was not used")
 
 
-def fetch(bench: Benchmark, progress=None, timeout: float = 60.0) -> tuple[Path, str]:
-    """Download a benchmark's TSV into $LMUData (resuming a partial download), check it, and move it into
-    place. A file already there and correct is reused. Returns (path, what happened)."""
+def download(url: str, part: Path, again: str, progress=None, timeout: float = 60.0) -> None:
+    """Download url into `part`, resuming what an earlier try left there (HTTP Range); a one-line error that says
+    to run `again` (which resumes) when the connection fails."""
     import urllib.error
     import urllib.request
 
-    if bench.bundled:
-        return bench_file(bench), "bundled with vlmrun"
-    dest = lmu_data_dir() / bench.file
-    if dest.is_file():
-        verify(bench, dest)
-        return dest, f"already in {dest.parent}"
-    if not bench.url:
-        raise VlmrunError(f"{bench.name} has no url in its manifest: put {bench.file} in {dest.parent} yourself")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(bench.url, headers={"Range": f"bytes={have}-"} if have else {})
+    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             resumed = have and resp.status == 206
@@ -211,14 +207,28 @@ def fetch(bench: Benchmark, progress=None, timeout: float = 60.0) -> tuple[Path,
             if total is not None and have < total:
                 raise OSError(f"connection closed after {have} of {total} bytes")
     except urllib.error.HTTPError as e:
-        if e.code == 416 and have:  # the partial file is already complete
-            pass
-        else:
-            raise VlmrunError(f"downloading {bench.url} failed: HTTP {e.code} {e.reason}") from None
+        if not (e.code == 416 and have):  # 416 with a partial file: it is already complete
+            raise VlmrunError(f"downloading {url} failed: HTTP {e.code} {e.reason}") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise VlmrunError(f"downloading {bench.url} failed ({reason}); run `vlmrun data fetch {bench.name}` "
-                          f"again to resume ({have} bytes kept in {part})") from None
+        raise VlmrunError(f"downloading {url} failed ({reason}); run `{again}` again to resume "
+                          f"({have} bytes kept in {part})") from None
+
+
+def fetch(bench: Benchmark, progress=None, timeout: float = 60.0) -> tuple[Path, str]:
+    """Download a benchmark's TSV into $LMUData (resuming a partial download), check it, and move it into
+    place. A file already there and correct is reused. Returns (path, what happened)."""
+    if bench.bundled:
+        return bench_file(bench), "bundled with vlmrun"
+    dest = lmu_data_dir() / bench.file
+    if dest.is_file():
+        verify(bench, dest)
+        return dest, f"already in {dest.parent}"
+    if not bench.url:
+        raise VlmrunError(f"{bench.name} has no url in its manifest: put {bench.file} in {dest.parent} yourself")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    download(bench.url, part, f"vlmrun data fetch {bench.name}", progress, timeout)
     try:
         verify(bench, part)
     except VlmrunError as e:

@@ -228,6 +228,8 @@ class Evaluator:
             if mon.slowest["batch_size"]:  # the batch the worker ran at (grown on a GPU from free memory)
                 r.times["batch_size_used"] = int(mon.slowest["batch_size"])
             r.times.update(mon.api)  # API models: requests sent, retries, cache hits
+            if mon.video:
+                r.times["video"] = mon.video
             env = mon.env
             if any(o.submitted for o in mine):
                 r.status = "submitted"

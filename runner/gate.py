@@ -23,6 +23,7 @@ import pandas as pd
 from . import scoring
 from .errors import VlmrunError
 from .predictions import read_predictions
+from .report import bench_label
 from .report import scored_records, scorer_of
 
 TOLERANCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
@@ -71,7 +72,7 @@ def parse_tolerance(text: str):
 
 
 def _records(work_dir: Path) -> dict:
-    return {(r["model"]["name"], r["benchmark"]["name"]): r for r in scored_records(work_dir)}
+    return {(r["model"]["name"], bench_label(r)): r for r in scored_records(work_dir)}
 
 
 def _metrics(rec: dict, cat, chosen: list[str] | None) -> list[str]:
@@ -150,7 +151,7 @@ def against_run(work_dir: Path, other: Path, cat, tolerance: str, metrics: list[
 
 def _frame(work_dir: Path, rec: dict) -> pd.DataFrame:
     model, bench = rec["model"]["name"], rec["benchmark"]["name"]
-    path = work_dir / model / bench / f"{model}_{bench}.xlsx"
+    path = work_dir / model / bench_label(rec) / f"{model}_{bench}.xlsx"
     if not path.is_file():
         raise VlmrunError(f"{path} is missing: the gate compares answers; rerun `vlmrun eval` or `vlmrun report`")
     df = read_predictions(path)

@@ -170,9 +170,37 @@ class Model(_Strict):
         return self.source.api is not None
 
 
+class Archive(_Strict):
+    """A file `vlmrun data fetch` downloads (resumably) into the benchmark's video folder and unpacks once."""
+    url: str
+    md5: Optional[str] = None
+    into: str = Field("video", description="the folder under the video root its members go to (flattened, as "
+                      "VLMEvalKit unzips them)")
+
+
+class Videos(_Strict):
+    """Where a video benchmark's videos are and how its questions are asked."""
+    layout: Literal["videomme", "mmbench_video"] = Field(description="the VLMEvalKit dataset class whose "
+                                                         "build_prompt the questions follow")
+    root: str = Field(description="folder under $LMUData holding video/<name>.mp4 (or the TSV's video_path) "
+                      "and subtitle/<name>.srt")
+    subtitles: bool = False  # Video-MME: the _subs setting exists (--subtitles)
+    archives: list[Archive] = Field(default_factory=list)
+    synthetic: Optional[str] = Field(None, description="made, not downloaded: the worker's video recipe "
+                                     "(`vlmrun data fetch` runs it in the transformers-latest image)")
+
+    @field_validator("root")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        p = PurePosixPath(v)
+        if not v or p.is_absolute() or ".." in p.parts:
+            raise ValueError(f"{v!r} must be a folder name inside $LMUData, without '..'")
+        return v
+
+
 class Benchmark(_Strict):
     name: str
-    type: Literal["yorn", "mcq", "vqa", "video"]  # video: scored (vlmrun score, import), not yet run
+    type: Literal["yorn", "mcq", "vqa", "video"]
     scorer: Literal["mme", "pope", "hallusionbench", "mcq", "mmbench", "mmmu", "vqa_acc", "anls", "relaxed", "ocrbench",
                     "mmvet", "mathvista", "llavabench",  # these three need a judge (--judge)
                     "videomme", "mvbench", "mmbench_video"]
@@ -184,6 +212,7 @@ class Benchmark(_Strict):
     description: str = ""
     # per-adapter settings for this benchmark, merged over the model's (e.g. InternVL's tile count for OCR)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    videos: Optional[Videos] = None  # a video benchmark models run on (without: scored only, `vlmrun score`)
     source_file: Optional[str] = Field(None, exclude=True)
 
     @field_validator("file")

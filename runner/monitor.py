@@ -29,6 +29,7 @@ class JobMonitor:
         # preprocessing time (summed over its threads), and its prefetch threads
         self.slowest = dict.fromkeys(self.SLOWEST, 0.0)
         self.samples = 0
+        self.video: dict = {}
         self.api: dict = {}
         self.env: Optional[dict] = None
         self.errors: list[str] = []
@@ -56,6 +57,8 @@ class JobMonitor:
                 if k.startswith("api_") and isinstance(v, int):
                     self.api[k] = max(self.api.get(k, 0), v) if k == "api_threads" else self.api.get(k, 0) + v
             self.samples += int(ev.get("samples", 0))
+            for k, v in (ev.get("video") or {}).items():  # video jobs: frames decoded or from the cache, decode time
+                self.video[k] = round(self.video.get(k, 0) + v, 3)
         elif kind == "env":
             self.env = {k: v for k, v in ev.items() if k != "event"}
         elif kind == "error":

@@ -26,10 +26,17 @@ class Job:
     driver: Optional[str] = None  # the host's NVIDIA driver the CUDA flavour was chosen for (cuda.py)
     max_batch_size: Optional[int] = None  # GPU: the worker grows the batch up to this as memory allows
     api_threads: int = 4  # API models: concurrent requests
+    video: Optional[dict] = None  # video benchmarks: nframe, fps, pack, subtitles, input (VideoSetting.job_dict)
+
+    @property
+    def label(self) -> str:
+        """The benchmark as this job runs it: its name, with a video benchmark's frame setting as VLMEvalKit names
+        it (Video-MME_8frame, MMBench-Video_1.0fps_pack, Video-MME_8frame_subs)."""
+        return self.bench.name + (f"_{setting_name(self.video)}" if self.video else "")
 
     @property
     def name(self) -> str:
-        return f"{self.model.name}_{self.bench.name}"
+        return f"{self.model.name}_{self.label}"
 
     @property
     def family(self) -> str:
@@ -40,10 +47,57 @@ class Job:
         return "cuda" if self.gpus else "cpu"
 
 
+# How each adapter takes a video (VLMEvalKit's VIDEO_LLM): the sampled frames as images, or the video itself
+# (read at the model's own frame choice). Adapters not listed have no video path yet.
+VIDEO_INPUT = {"internvl_chat": "frames", "qwen2_vl": "video"}
+
+
+@dataclass
+class VideoSetting:
+    """A run's frame setting for its video benchmarks (--nframe / --fps, --pack, --subtitles)."""
+    nframe: int = 0
+    fps: float = -1.0
+    pack: bool = False
+    subtitles: bool = False
+
+    @classmethod
+    def of(cls, nframe: Optional[int], fps: Optional[float], pack: bool = False, subtitles: bool = False) -> "VideoSetting":
+        if nframe is not None and fps is not None:
+            raise VlmrunError("give --nframe or --fps, not both (VLMEvalKit samples a video one way or the other)")
+        if nframe is not None and nframe < 1:
+            raise VlmrunError("--nframe must be at least 1")
+        if fps is not None and not fps > 0:
+            raise VlmrunError("--fps must be more than 0 (e.g. 1 or 0.5)")
+        return cls(nframe=nframe if nframe is not None else (0 if fps else 8), fps=float(fps) if fps else -1.0,
+                   pack=pack, subtitles=subtitles)
+
+    def for_job(self, model: Model, bench: Benchmark) -> dict:
+        how = VIDEO_INPUT.get(model.adapter)
+        if bench.videos is None:
+            raise VlmrunError(f"{bench.name}: running models on it is not built yet (its videos come in formats vlmrun "
+                              f"does not read); VLMEvalKit's predictions for it are scored by `vlmrun score --bench "
+                              f"{bench.name} --predictions FILE`")
+        if how is None:
+            raise VlmrunError(f"{model.name} has no video input in vlmrun (adapter {model.adapter}); models that take "
+                              f"videos use the adapters {', '.join(sorted(VIDEO_INPUT))}")
+        if self.pack and how == "video":
+            raise VlmrunError(f"--pack asks one question list about a video's frames; {model.name} reads the video "
+                              "itself (VLMEvalKit asks such models each question alone): leave out --pack")
+        if self.subtitles and not bench.videos.subtitles:
+            raise VlmrunError(f"--subtitles: {bench.name} has no subtitles (Video-MME has)")
+        return {"nframe": self.nframe, "fps": self.fps, "pack": self.pack, "subtitles": self.subtitles, "input": how}
+
+
+def setting_name(video: dict) -> str:
+    """'8frame' / '1.0fps', then '_pack' and '_subs': VLMEvalKit's names for a video dataset's settings."""
+    s = f"{video['nframe']}frame" if video.get("nframe", 0) > 0 else f"{video['fps']}fps"
+    return s + ("_pack" if video.get("pack") else "") + ("_subs" if video.get("subtitles") else "")
+
+
 def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: Path,
               gpus: Optional[GpuSpec] = None, nproc: Optional[int] = None, batch_size: Optional[int] = None,
               limit: Optional[int] = None, engine: str = "hf", prefetch: Optional[int] = None,
-              api_threads: int = 4) -> list[Job]:
+              api_threads: int = 4, video: Optional[VideoSetting] = None) -> list[Job]:
     if not models:
         raise VlmrunError(f"name at least one model; valid models: {', '.join(sorted(cat.models))}")
     if nproc is not None and nproc < 1:
@@ -62,10 +116,7 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError("the vLLM engine runs on GPUs only: add --gpus (or use --engine hf)")
     ms = [cat.model(m) for m in dict.fromkeys(models)]
     bs = [cat.benchmark(b) for b in dict.fromkeys(benches)]
-    for b in bs:
-        if b.type == "video":
-            raise VlmrunError(f"{b.name}: running models on videos is not built yet; VLMEvalKit's predictions for it "
-                              f"are scored by `vlmrun score --bench {b.name} --predictions FILE`")
+    video = video or VideoSetting.of(None, None)
     flavour = "vllm" if engine == "vllm" else "cuda" if gpus else "cpu"
     driver = host_driver() if gpus else None
     jobs = []
@@ -74,6 +125,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
             raise VlmrunError(f"model {m.name} does not run on the {engine} engine (its manifest lists engines: "
                               f"{', '.join(m.engines)})")
         if m.is_api:  # requests from the host: no image, no GPU, one process (its threads are --api-threads)
+            if any(b.type == "video" for b in bs):
+                raise VlmrunError(f"{m.name} is an API model: video benchmarks run local models only so far")
             jobs += [Job(model=m, bench=b, flavour="api", nproc=1, gpus=None, batch_size=1, limit=limit,
                          run_dir=Path(work_dir) / m.name / b.name, api_threads=api_threads) for b in bs]
             continue
@@ -95,10 +148,13 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         if gpus is not None and isinstance(n, int) and gpus.n is not None and n > gpus.n:
             raise VlmrunError(f"--nproc {n} exceeds the {gpus.n} GPU(s) given with --gpus: one rank per GPU")
         for b in bs:
+            v = video.for_job(m, b) if b.type == "video" else None
+            if v and engine == "vllm":
+                raise VlmrunError("video benchmarks run on the hf engine so far: leave out --engine vllm")
             jobs.append(Job(model=m, bench=b, flavour=flavour_m, nproc=n, gpus=gpus,
                             batch_size=batch_size or m.batch_size, limit=limit,
                             max_batch_size=(m.gpu_max_batch_size if gpus and engine == "hf" and batch_size is None
                                             else None),
-                            run_dir=Path(work_dir) / m.name / b.name, engine=engine, prefetch=prefetch,
-                            driver=driver))
+                            run_dir=Path(work_dir) / m.name / (b.name + (f"_{setting_name(v)}" if v else "")),
+                            engine=engine, prefetch=prefetch, driver=driver, video=v))
     return jobs

@@ -43,8 +43,10 @@ def write_provenance(r, backend: str, env: Optional[dict], started: datetime) ->
                   "processor": job.model.processor, "prompt": job.model.prompt.model_dump(),
                   "generation": job.model.generation.kwargs(), "reference": job.model.reference,
                   "api": (job.model.source.api.model_dump(exclude={"system_prompt"}) if job.model.is_api else None)},
-        "benchmark": {"name": job.bench.name, "scorer": job.bench.scorer, "type": job.bench.type,
-                      "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows},
+        "benchmark": {"name": job.bench.name, "label": job.label, "scorer": job.bench.scorer, "type": job.bench.type,
+                      "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows,
+                      # a video benchmark's frame setting: nframe or fps, pack, subtitles, frames or the video itself
+                      "video": job.video},
         "run": {"engine": job.engine, "nproc": job.nproc,
                 "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
                 "device": job.device, "flavour": job.flavour, "nvidia_driver": job.driver,

@@ -47,6 +47,13 @@ def scorer_of(rec: dict, cat=None) -> scoring.Scorer:
     return scoring.get(name or "mme")
 
 
+def bench_label(rec: dict) -> str:
+    """A record's benchmark as its column and table are named: a video benchmark with its frame setting
+    (Video-MME_8frame), so two settings of one benchmark stay apart."""
+    b = rec.get("benchmark") or {}
+    return b.get("label") or b.get("name")
+
+
 def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
     """One table per benchmark: rows = models, columns = the scorer's labels in its order.
     Each table's scorer name is kept in df.attrs['scorer']."""
@@ -58,7 +65,7 @@ def score_tables(records: list[dict], cat=None) -> dict[str, pd.DataFrame]:
         if not scores:
             continue
         sc = scorer_of(rec, cat)
-        bench = rec["benchmark"]["name"]
+        bench = bench_label(rec)
         scorers[bench] = sc
         row = {"Model": rec["model"]["name"]}
         if scores.get("judge") not in (None, "exact_matching") and (sc.judge or scores.get("judged", 0) > 0):
@@ -190,7 +197,7 @@ def runs_table(results) -> pd.DataFrame:
     for r in results:
         prov = r.job.run_dir / "provenance.json"
         env = (json.loads(prov.read_text()).get("environment") or {}) if prov.is_file() else {}
-        rows.append(_run_row(r.job.model.name, r.job.bench.name, r.status, r.job.family,
+        rows.append(_run_row(r.job.model.name, r.job.label, r.status, r.job.family,
                              _batch(r.job.batch_size, r.times.get("batch_size_used")),
                              r.job.model.reference, env, r.computed, r.times))
     return _runs_frame(rows, [r.error or "" for r in results])
@@ -205,7 +212,7 @@ def record_runs_table(records: list[dict]) -> pd.DataFrame:
         imported = rec.get("imported")
         follows = (f"imported: {Path(imported['file']).name} (sha256 {imported['sha256'][:12]})" if imported
                    else model.get("reference") or "")
-        rows.append(_run_row(model.get("name"), (rec.get("benchmark") or {}).get("name"),
+        rows.append(_run_row(model.get("name"), bench_label(rec),
                              "imported" if imported else "ok",
                              (rec.get("image") or {}).get("family") or model.get("family") or "",
                              _batch(run.get("batch_size", ""), (run.get("times") or {}).get("batch_size_used")),

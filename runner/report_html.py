@@ -61,7 +61,7 @@ def _table(df: pd.DataFrame, bench: str | None, table_id: str) -> str:
 def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: dict[str, str],
            references: dict[str, list], records: list[dict], runs: pd.DataFrame | None = None,
            caveat: str | None = None) -> str:
-    from .report import details, headline, slim_record, title
+    from .report import bench_label, details, headline, slim_record, title
 
     parts = [f"<h1>vlmrun report</h1><p class=meta>vlmrun {__version__}. Click any score for the run that made it "
              "(image, environment, model settings, timings).</p>"]
@@ -89,7 +89,7 @@ def render(summary: pd.DataFrame, tables: dict[str, pd.DataFrame], comparisons: 
         parts.append("<h2>Runs</h2>" + runs.to_html(index=False, na_rep="", classes="runs", border=0))
     parts.append("<h2>Provenance</h2>")
     for rec in records:
-        model, bench = rec["model"]["name"], rec["benchmark"]["name"]
+        model, bench = rec["model"]["name"], bench_label(rec)
         slim = slim_record(rec)
         freeze = rec["environment"].get("pip_freeze") if isinstance(rec.get("environment"), dict) else None
         env = slim.get("environment") or {}

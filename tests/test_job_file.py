@@ -23,7 +23,9 @@ def test_the_host_writes_what_the_worker_reads(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"bench_type": "video"}, "benchmark type 'video' is unknown"),
+    ({"bench_type": "audio"}, "benchmark type 'audio' is unknown"),
+    ({"bench_type": "video"}, "a video benchmark needs the video block"),
+    ({"video": {"layout": "videomme", "root": "/v", "frames": "/f", "nframe": 8}}, "only a video benchmark has one"),
     ({"batch_size": "4"}, "field 'batch_size' must be int"),
     ({"extra": 1}, "unknown field"),
     ({"shard": 3, "shards": 2}, "shard 3 is outside 0..1"),
@@ -49,3 +51,39 @@ def test_bad_input_exits_2_so_schedulers_do_not_retry(tmp_path):
     path = tmp_path / "job.json"
     path.write_text(json.dumps({**_payload(tmp_path), "bench_type": "nope"}))
     assert main_guarded(str(path)) == BAD_INPUT == 2
+
+
+def _video_payload(tmp_path, **video):
+    from vlmrun.plan import VideoSetting, make_plan
+
+    (job,) = make_plan(Catalogue(), ["tiny-internvl"], ["Video-MME-mini"], tmp_path,
+                       video=VideoSetting.of(video.pop("nframe", None), video.pop("fps", None), **video))
+    return job, job_payload(job, "/d.tsv", "/m", str(tmp_path),
+                            video={"layout": "videomme", "root": "/videos", "frames": "/frames", **job.video})
+
+
+def test_a_video_job_carries_its_frame_setting(tmp_path):
+    from vlmrun_worker.video_job import VideoSpec
+
+    job, d = _video_payload(tmp_path, pack=True)
+    spec = VideoSpec.of(JobFile.from_dict(d).video)
+    assert (spec.nframe, spec.fps, spec.pack, spec.input, spec.layout) == (8, -1.0, True, "frames", "videomme")
+    assert job.run_dir.name == "Video-MME-mini_8frame_pack" and job.label == "Video-MME-mini_8frame_pack"
+    job, d = _video_payload(tmp_path, fps=0.5, subtitles=True)
+    assert job.run_dir.name == "Video-MME-mini_0.5fps_subs"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"nframe": 8, "fps": 1.0}, "exactly one of nframe > 0 or fps > 0"),
+    ({"nframe": 0, "fps": -1}, "exactly one of nframe > 0 or fps > 0"),
+    ({"layout": "mvbench"}, "video layout 'mvbench' is unknown"),
+    ({"input": "audio"}, "video input 'audio' is unknown"),
+    ({"pack": True, "input": "video"}, "takes no pack"),
+    ({"frame_rate": 2}, "unexpected keyword argument 'frame_rate'"),
+])
+def test_a_bad_video_block_is_an_error(tmp_path, change, message):
+    from vlmrun_worker.video_job import VideoSpec
+
+    _, d = _video_payload(tmp_path)
+    with pytest.raises(JobFileError, match=message):
+        VideoSpec.of({**JobFile.from_dict(d).video, **change})

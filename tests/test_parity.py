@@ -185,6 +185,40 @@ def test_video_frame_indices_are_vlmevalkits_and_qwen_vl_utils(images, work):
     _assert_all_identical("video frames and prompts", res)
 
 
+def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
+    """On the bundled mini benchmark's synthetic videos (made in the image with PyAV): decoding (PyAV against the
+    decord VLMEvalKit and qwen_vl_utils read with, every frame), the saved frames (VideoMME.save_video_frames:
+    indices, names, JPEG bytes, pixels; the cache read back), Qwen2-VL's video tensor (Qwen2VLChat._prepare_content
+    + qwen_vl_utils.process_vision_info, three pixel bounds, nframe and fps), MMBench-Video's messages (pack,
+    nopack, video_llm), the pack split (MMBenchVideo.load_pack_answers) and Video-MME's subtitles."""
+    import json
+
+    work.mkdir(parents=True, exist_ok=True)
+    data = Path(__file__).resolve().parents[1] / "data"
+    proc = host.run_in_image(images["transformers-latest"], work,
+                             ["-m", "vlmrun_worker", "make-videos", "/data/Video-MME-mini.tsv", "/work/videos"],
+                             mounts=((data, "/data"),), env={"PYTHONPATH": "/opt/vlmrun/worker"})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    proc = host.run_in_image(images["transformers-latest"], work, ["/parity/video_decode_oracle.py", "/oracle",
+                                                                   "/work/videos", "/work/video-decode.json"])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    found = json.loads((work / "video-decode.json").read_text())
+    label = {"frames": lambda c: f"{c['video']} {c['setting']}", "decode": lambda c: c["video"],
+             "qwen": lambda c: f"{c['video']} {c['setting']} pixels {c['pixels']} -> {c['shape']}",
+             "mmbench_video": lambda c: f"{c['video']} nframe {c['nframe']} pack {c['pack']} llm {c.get('video_llm', False)}",
+             "pack_split": lambda c: repr(c["answer"])[:30],
+             "subtitles": lambda c: f"{c['video']} {c['setting']} llm {c['video_llm']}"}
+    checks = {"frames": ("indices", "info", "names", "jpeg bytes", "pixels", "cached read"), "decode": ("pixels",),
+              "qwen": ("tensor",), "mmbench_video": ("message",), "pack_split": ("split", "status"),
+              "subtitles": ("message",)}
+    res = {"cases": [{"bench": f"video {kind}", "index": label[kind](c), "checks": {k: c[k] for k in checks[kind]}}
+                     for kind in checks for c in found[kind]]}
+    res["cases"] += [{"bench": "video decode", "index": c["video"], "checks": {
+        "frame count": c["frames"][0] == c["frames"][1], "fps": c["fps"][0] == c["fps"][1]}} for c in found["decode"]]
+    print("\n" + "; ".join(f"{kind}: {len(found[kind])} cases" for kind in checks))
+    _assert_all_identical("video decoding, frames, Qwen2-VL video, MMBench-Video pack", res)
+
+
 @pytest.mark.skipif(os.environ.get("VLMEVAL_PARITY_E2E") != "1", reason="set VLMEVAL_PARITY_E2E=1 (slow)")
 def test_mme_predictions_agree_end_to_end(images, work):
     """VLMEvalKit's inference step (its dataset, wrapper and generate) and vlmrun's adapter, both running the

@@ -2,7 +2,7 @@
 JOB_COMPLETION_INDEX picks its shard (the job file's shard_env). Per index: backoffLimitPerIndex retries, and a
 podFailurePolicy that fails the index at once on bad input (the worker's exit code 2) and does not count
 evictions. GPUs as nvidia.com/gpu limits, /dev/shm as a memory emptyDir, data, weights and results on a PVC the
-user names (--pvc: data/ holds the benchmark TSVs, models/<model> the weights, outputs/ the results), a
+user names (--pvc: data/ holds the benchmark TSVs (and a video benchmark's videos and frames, as in $LMUData), models/<model> the weights, outputs/ the results), a
 non-root securityContext, the image by digest from --registry, the worker code and the job file as ConfigMaps.
 
 `--dry-run` prints the YAML (tests validate it offline against the Kubernetes API schema). Without it the
@@ -105,12 +105,15 @@ class K8sBackend(Backend):
         return self.docker.run_one(request, on_line)
 
     def job_request(self, task: Task, env: Environment, data_file: Path, model_dir: Path):
-        from ..container import base_env, job_payload, worker_command
+        from ..container import base_env, job_payload, video_block, worker_command
 
         job = task.job
-        out_dir = f"{PVC_MOUNT}/outputs/{job.model.name}/{job.bench.name}"
+        out_dir = f"{PVC_MOUNT}/outputs/{job.model.name}/{job.run_dir.name}"
+        # a video benchmark's videos and frame cache lie on the volume as in $LMUData: data/<root>, data/images/<name>
+        video = video_block(job, f"{PVC_MOUNT}/data/{job.bench.videos.root}",
+                            f"{PVC_MOUNT}/data/images/{job.bench.name}") if job.video else None
         payload = job_payload(job, f"{PVC_MOUNT}/data/{data_file.name}", f"{PVC_MOUNT}/models/{job.model.name}",
-                              out_dir, shard=None, shards=task.shards, shard_env="JOB_COMPLETION_INDEX")
+                              out_dir, shard=None, shards=task.shards, shard_env="JOB_COMPLETION_INDEX", video=video)
         env_vars = {**base_env(job.gpus), "HOME": "/tmp"}
         return K8sTaskRequest(task, env.tag, worker_command(job, f"{JOB_MOUNT}/job.json"), env_vars, payload,
                               dns_name("vlmrun", job.model.name, job.bench.name, self.stamp)), payload

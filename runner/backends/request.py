@@ -11,6 +11,8 @@ WORKER_MOUNT = "/opt/vlmrun/worker"
 DATA_MOUNT = "/vlmrun/data"
 MODEL_MOUNT = "/vlmrun/model"
 OUT_MOUNT = "/vlmrun/out"
+VIDEO_MOUNT = "/vlmrun/videos"  # a video benchmark's videos (read-only)
+FRAMES_MOUNT = "/vlmrun/frames"  # its frame cache ($LMUData/images/<benchmark>), shared by every job on it
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 

@@ -86,7 +86,7 @@ def model_spec(model: str) -> dict:
 
 
 def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200,
-                 mounts: tuple = ()) -> subprocess.CompletedProcess:
+                 mounts: tuple = (), env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a python command in `image` with the worker, this folder and the oracle site mounted read-only and
     `work` as /work (writable), without network, as the image's user; `mounts`: more (host, container) folders,
     read-only."""
@@ -97,6 +97,7 @@ def run_in_image(image: str, work: Path, argv: list[str], timeout: int = 1200,
            "-v", f"{ROOT / 'images' / 'worker'}:/opt/vlmrun/worker:ro", "-v", f"{HERE}:/parity:ro",
            "-v", f"{oracle_site()}:/oracle:ro", "-v", f"{work}:/work", "-e", "HOME=/work",
            *[x for src, dst in mounts for x in ("-v", f"{src}:{dst}:ro")],
+           *[x for k, v in (env or {}).items() for x in ("-e", f"{k}={v}")],
            image, "python", *argv]
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 

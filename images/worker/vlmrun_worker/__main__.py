@@ -6,6 +6,7 @@
   python -m vlmrun_worker inspect JOB.json [ROW]  what the model is given for one row (no weights loaded)
   python -m vlmrun_worker api JOB.json            an API model's job (on the host: requests, no torch)
   python -m vlmrun_worker serve JOB.json [--host H] [--port P]   the model behind /v1/chat/completions
+  python -m vlmrun_worker make-videos TSV ROOT    synthetic test videos for a bundled video benchmark
 """
 import json
 import sys
@@ -38,6 +39,10 @@ def main(argv):
         from .serve import main as serve_main
 
         return serve_main(args)
+    if cmd == "make-videos":
+        from .synth_video import main as videos_main
+
+        return videos_main(args)
     if cmd == "inspect" and len(args) in (1, 2):
         from .inspect_row import inspect
 

@@ -139,8 +139,9 @@ def length_key(row: Row) -> tuple:
     return (len(sizes), tuple(sorted(sizes)), text)
 
 
-def image_count(row: Row) -> int:
-    return len(row.image_b64) if isinstance(row.image_b64, list) else 1
+def image_count(row) -> int:
+    images = getattr(row, "image_b64", None)  # a video request (video_job.Unit) counts as one
+    return len(images) if isinstance(images, list) else 1
 
 
 def same_image_count(items: list, count=image_count) -> list:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Optional
 
-BENCH_TYPES = ("yorn", "mcq", "vqa", "chat")  # chat: `serve`, the request is the prompt
+BENCH_TYPES = ("yorn", "mcq", "vqa", "video", "chat")  # chat: `serve`, the request is the prompt
 ENGINES = ("hf", "vllm")
 DEVICES = ("cpu", "cuda")
 
@@ -48,6 +48,7 @@ class JobFile:
     shards: int = 1
     shard: Optional[int] = 0
     shard_env: Optional[str] = None
+    video: Optional[dict] = None  # a video benchmark: its frame setting and folders (video_job.VideoSpec)
 
     def __post_init__(self):
         for f in fields(self):
@@ -65,6 +66,8 @@ class JobFile:
             raise JobFileError(f"job file: device {self.device!r} is unknown (one of {', '.join(DEVICES)})")
         if min(self.batch_size, self.shards, self.tensor_parallel_size, self.api_threads) < 1:
             raise JobFileError("job file: batch_size, shards, tensor_parallel_size and api_threads must be at least 1")
+        if (self.bench_type == "video") != (self.video is not None):
+            raise JobFileError("job file: a video benchmark needs the video block, and only a video benchmark has one")
         if self.shard is None and not self.shard_env:
             raise JobFileError("job file: give the shard index, or shard_env naming the variable that holds it")
 

@@ -20,10 +20,12 @@ from .shards import ShardWriter, my_share, read_records, shard_file_name
 class Sample:
     """One benchmark row as the adapters see it: `image` is a PIL image, or a list of them for rows with
     several images (MMMU); `extra` holds the row's other columns (options A, B, ..., hint, category)."""
-    __slots__ = ("index", "question", "image", "extra")
+    __slots__ = ("index", "question", "image", "extra", "message", "video")
 
     def __init__(self, index, question, image, extra=None):
         self.index, self.question, self.image, self.extra = index, question, image, extra or {}
+        self.message = None  # video benchmarks: the request's message (texts, ('image', k) frames, video.VIDEO)
+        self.video = None  # a model that reads the video itself: video_job.VideoRef
 
     @property
     def images(self) -> list:
@@ -43,8 +45,9 @@ class Prefetch:
     once the first batch has shown its memory use). `waited_s` is how long the model sat waiting for data (0 when
     prefetch keeps up), `prepare_s` the preprocessing time summed over the threads."""
 
-    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1):
+    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1, load=None):
         self.rows, self.batch_size, self._pos = list(rows), max(1, int(batch_size)), 0
+        self.load = load or Sample.of  # a row (or a video request) to a Sample
         self.prepare, self.workers = prepare, max(0, int(workers))  # 0: prepared inline, no thread
         self.waited_s = self.prepare_s = 0.0
         self._lock = threading.Lock()
@@ -59,7 +62,7 @@ class Prefetch:
 
     def _load(self, chunk):
         t = time.monotonic()
-        batch = [Sample.of(r) for r in chunk]
+        batch = [self.load(r) for r in chunk]
         prepared = self.prepare(batch) if self.prepare else None
         with self._lock:
             self.prepare_s += time.monotonic() - t
@@ -163,12 +166,21 @@ def run(job_path: str) -> int:
 
     out = Path(job.out_dir)
     pred_dir = out / "shards"
-    rows = read_rows(job.data)
+    video = None
+    if job.video is not None:
+        from .video_job import VideoJob
+
+        video = VideoJob(job)
+        rows = video.units(job.data)  # one request per question, or with pack per video
+    else:
+        rows = read_rows(job.data)
     if job.limit:
         rows = rows[: job.limit]
     part = set(shard_rows([r.index for r in rows], shard, job.shards))
     rows = [r for r in rows if r.index in part]
     done = set(read_records(pred_dir))
+    if video:
+        done = video.done_units(rows, done)
     share = set(my_share([r.index for r in rows], done, rank, world))
     mine = [r for r in rows if r.index in share]
     emit("start", rank=rank, world=world, shard=shard, shards=job.shards, total=len(rows),
@@ -186,6 +198,8 @@ def run(job_path: str) -> int:
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
         t1 = time.monotonic()
         grow = use_cuda and (job.max_batch_size or 0) > job.batch_size
+        if video:  # one request at a time, as VLMEvalKit asks them (a video's frames fill a batch)
+            job.batch_size, grow = 1, False
         if job.batch_size > 1 or grow:
             t2 = time.monotonic()
             mine = group_by_length(mine)
@@ -196,7 +210,9 @@ def run(job_path: str) -> int:
         if threads:
             torch.set_num_threads(threads)
         timings["torch_threads"] = torch.get_num_threads()
-        feed = Prefetch(mine, job.batch_size, getattr(adapter, "prepare", None), workers)
+        feed = Prefetch(mine, job.batch_size, getattr(adapter, "prepare", None), workers,
+                        load=video.load if video else None)
+        units = {u.index: u for u in mine} if video else None
         timings["batch_size"] = job.batch_size
         if grow:
             torch.cuda.reset_peak_memory_stats()
@@ -204,10 +220,13 @@ def run(job_path: str) -> int:
         with ShardWriter(pred_dir, rank, shard, job.shards) as writer:
             for batch, prepared in feed:
                 preds = adapter.generate(batch, prepared)
+                written = 0
                 for s, p in zip(batch, preds):
-                    writer.write({"index": s.index, "prediction": p})
-                timings["samples"] += len(batch)
-                emit("progress", rank=rank, n=len(batch))
+                    for rec in (video.records(s.index, units, p) if video else [{"index": s.index, "prediction": p}]):
+                        writer.write(rec)
+                        written += 1
+                timings["samples"] += written  # predictions: a packed video request gives one per question
+                emit("progress", rank=rank, n=written)
                 if grow:
                     grow = False
                     per_sample = (torch.cuda.max_memory_allocated() - base) / len(batch)
@@ -218,6 +237,8 @@ def run(job_path: str) -> int:
                          gib_per_sample=round(per_sample / 2**30, 3), spare_gib=round(spare / 2**30, 1))
         timings.update(infer_s=time.monotonic() - t1, data_wait_s=feed.waited_s, prepare_s=feed.prepare_s,
                        prefetch_workers=workers)
+        if video:
+            timings["video"] = video.report()
 
     if world > 1:
         dist.barrier()

@@ -85,8 +85,7 @@ These are the frames of a video. Select the best answer to the following multipl
 def videomme_message(question: str, candidates: list, n_frames: int) -> list:
     """VLMEvalKit's VideoMME.build_prompt for a model that takes frames (video_llm False, no subtitles):
     its (empty) system text, the frames as ('image', k), the frames template, then 'Question: ...\\nAnswer: '."""
-    return (["", *[("image", k) for k in range(n_frames)], VIDEOMME_FRAMES,
-             "Question: {}\nAnswer: ".format(question + "\n" + "\n".join(candidates))])
+    return message("videomme", question, candidates, n_frames)
 
 
 def internvl_video_prompt(items: list, bench: str, max_frames: int = 64) -> str:
@@ -94,6 +93,8 @@ def internvl_video_prompt(items: list, bench: str, max_frames: int = 64) -> str:
     lines first, the texts after), then build_video_prompt (Image-k read as Frame-k; Video-MME drops '\\nAnswer:' and
     asks for the option's letter; MMBench-Video drops '\\nAnswer:'; MVBench drops 'Best option:(')."""
     n = sum(isinstance(it, tuple) for it in items)
+    if n == 1:  # reorganize_prompt's one-image case: the texts joined by newlines after '<image>\n'
+        return _video_rewrite("<image>\n" + "\n".join(it for it in items if isinstance(it, str)), bench, max_frames)
     prompt, k = "", 1
     for it in items:
         if isinstance(it, tuple):
@@ -103,6 +104,11 @@ def internvl_video_prompt(items: list, bench: str, max_frames: int = 64) -> str:
             prompt += it
     prompt = "".join(f"Image-{i + 1}: <image>\n" for i in range(n)) + prompt
     prompt = prompt.replace("".join(f"<Image-{i + 1}>" for i in range(n)), "")
+    return _video_rewrite(prompt, bench, max_frames)
+
+
+def _video_rewrite(prompt: str, bench: str, max_frames: int) -> str:
+    """InternVL's build_video_prompt."""
     for start in range(0, max_frames, 8):
         prompt = prompt.replace("".join(f"<Image-{i}>" for i in range(start + 1, start + 9)), "")
     for i in range(max_frames):
@@ -114,3 +120,142 @@ def internvl_video_prompt(items: list, bench: str, max_frames: int = 64) -> str:
     elif "MVBench" in bench:
         prompt = prompt.replace("Best option:(", "")
     return prompt
+
+
+VIDEOMME_FRAMES_SUB = """
+These are the frames of a video. This video's subtitles are listed below:
+{}
+Select the best answer to the following multiple-choice question based on the video. Respond with only the letter (A, B, C, or D) of the correct option.
+"""
+
+MMBENCH_VIDEO_SYS = "You are an AI assistant responsible for answering questions about videos."
+MMBENCH_VIDEO_PACK = """
+You will be provided with {} separate frames uniformly sampled from a video, the frames are provided in chronological order of the video.
+Please analyze these images and provide the answer / answers to the following question / questions about the video content.
+If multiple questions are provided (with indices I1, I2, I3, ...), you should organize your answers in the following json format:
+{{
+    'I1': 'Answer to Question I1',
+    'I2': 'Answer to Question I2',
+    ...
+}}
+Otherwise, please directly reply with your response to the only question.
+Even if the information in these separate frames is not enough to give an answer,
+PLEASE GIVE A RESPONSE TO EACH OF THE QUESTIONS IN THE FORMAT DESCRIBED ABOVE.
+"""
+MMBENCH_VIDEO_NOPACK = """
+You will be provided with {} separate frames uniformly sampled from a video, the frames are provided in chronological order of the video.
+Please analyze these images and provide the answer to the question about the video content.
+Please directly reply with your response to the only question.
+"""
+LAYOUTS = ("videomme", "mmbench_video")
+VIDEO = ("video",)  # the item a model that takes the video itself gets in place of the frames
+
+
+def question_text(layout: str, question: str, candidates) -> str:
+    """The question as the layout's build_prompt words it: Video-MME appends its candidates ('A. ...' lines,
+    a Python list literal in the TSV), MMBench-Video asks the bare question."""
+    if layout == "videomme":
+        import ast
+
+        return question + "\n" + "\n".join(ast.literal_eval(candidates) if isinstance(candidates, str) else candidates)
+    return question
+
+
+def message(layout: str, question: str, candidates, n_frames: int, video_llm: bool = False,
+            subtitles: str | None = None) -> list:
+    """One question's message, as the layout's VLMEvalKit build_prompt makes it: texts and ('image', k) frame
+    items, or VIDEO for a model that reads the video itself (VIDEO_LLM). subtitles: None without, else the text
+    (Video-MME's _subs settings)."""
+    q = question_text(layout, question, candidates)
+    if layout == "videomme":
+        body = [VIDEO] if video_llm else [("image", k) for k in range(n_frames)]
+        text = VIDEOMME_FRAMES if subtitles is None else VIDEOMME_FRAMES_SUB.format(subtitles)
+        return ["", *body, text, f"Question: {q}\nAnswer: "]
+    if video_llm:
+        return [q, VIDEO]
+    return [MMBENCH_VIDEO_NOPACK.format(n_frames), *[("image", k) for k in range(n_frames)], f"Question: {q}\nAnswer: "]
+
+
+def _json_key(index: str):
+    return int(index) if str(index).lstrip("-").isdigit() else str(index)
+
+
+def pack_message(layout: str, questions: list[tuple], n_frames: int) -> list:
+    """MMBench-Video's build_prompt_pack, for every question of one video: the pack instructions, the frames,
+    then 'Questions: \\n{json of index: question}\\nAnswers: \\n'. questions: (index, question, candidates)."""
+    import json
+
+    qs = {_json_key(i): question_text(layout, q, c) for i, q, c in questions}
+    return ([MMBENCH_VIDEO_SYS + MMBENCH_VIDEO_PACK.format(n_frames), *[("image", k) for k in range(n_frames)],
+             "Questions: \n{}\nAnswers: \n".format(json.dumps(qs))])
+
+
+def extract_json_objects(text: str):
+    from json import JSONDecoder
+
+    decoder, pos = JSONDecoder(), 0
+    while (match := text.find("{", pos)) != -1:
+        try:
+            result, end = decoder.raw_decode(text[match:])
+            yield result
+            pos = match + end
+        except ValueError:
+            pos = match + 1
+
+
+def _strip_side_quotes(s: str, syms=(",", '"', "'")) -> str:
+    if all(x in syms for x in s):
+        return ""
+    while s[0] in syms:
+        s = s[1:]
+    while s[-1] in syms:
+        s = s[:-1]
+    return s
+
+
+def robust_json_load(s: str):
+    """MMBenchVideo.robust_json_load: the one JSON object in the answer; else, with a single '{', its
+    'key: value' lines; else None."""
+    try:
+        found = list(extract_json_objects(s))
+        assert len(found) == 1
+        return found[0]
+    except Exception:  # noqa: BLE001 - VLMEvalKit falls back on any failure
+        if "{" in s and s.find("{") == s.rfind("{"):
+            res = {}
+            for line in s[s.find("{") + 1:].strip().split("\n"):
+                line = line.strip()
+                if ": " in line:
+                    key, val = line.split(": ")[0].strip(), line.split(": ")[1].strip()
+                    key, val = _strip_side_quotes(key), _strip_side_quotes(val)
+                    if len(key) and len(val):
+                        res[key] = val
+            return res
+        return None
+
+
+def split_pack_answer(answer: str, indices: list[str]) -> tuple[dict, str]:
+    """A packed answer split back per question, as MMBenchVideo.load_pack_answers does: {index: answer or None}
+    and how it went ('PARSE_OK' / 'PARSE_FAIL'). A question the answer does not name gets None."""
+    res = robust_json_load(answer.strip())
+    if res is None or not isinstance(res, dict):
+        return {i: None for i in indices}, "PARSE_FAIL"
+    return {i: (None if res.get(str(i)) is None else str(res[str(i)])) for i in indices}, "PARSE_OK"
+
+
+def subtitle_text(srt_path: str, frame_indices: list[int], video_fps: float) -> str:
+    """Video-MME's subtitles for the sampled frames (VideoMME.build_prompt): for each frame, the first cue
+    showing at its time (pysubs2.make_time), '\\N' read as a space; empty ones left out; one per line."""
+    import pysubs2
+
+    subs = pysubs2.load(srt_path, encoding="utf-8")
+    lines = []
+    for k in frame_indices:
+        t, text = pysubs2.make_time(fps=video_fps, frames=k), ""
+        for sub in subs:
+            if sub.start < t and sub.end > t:
+                text = sub.text.replace("\\N", " ")
+                break
+        if text.strip():
+            lines.append(text)
+    return "\n".join(lines)

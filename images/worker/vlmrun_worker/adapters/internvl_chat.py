@@ -11,6 +11,7 @@ mean/std; greedy decoding; '<image>\\n' (or 'Image-k: <image>\\n' per image) bef
 """
 from __future__ import annotations
 
+from ..video import internvl_video_prompt
 from .base import dtype_kwargs, generation_kwargs, letter_prompt, with_suffix
 
 SHORT = " Answer the question using a single word or phrase."
@@ -118,10 +119,15 @@ class Adapter:
         self.gen = generation_kwargs(spec)
 
     def prepare(self, samples):
-        # per sample: one tensor per image (its tiles)
-        pv = [[pixel_values(im, n, self.dtype, upscale=up) for im, (n, up) in zip(s.images, tiling(self.spec, len(s.images)))]
-              for s in samples]
-        return pv, [build_prompt(s.question, self.spec, s.extra, len(s.images)) for s in samples]
+        # per sample: one tensor per image (its tiles); a video's frames are one tile each (VLMEvalKit's max_num 1
+        # for video datasets), its prompt the message as build_video_prompt rewrites it
+        pv, prompts = [], []
+        for s in samples:
+            tiles = [(1, False)] * len(s.images) if s.message is not None else tiling(self.spec, len(s.images))
+            pv.append([pixel_values(im, n, self.dtype, upscale=up) for im, (n, up) in zip(s.images, tiles)])
+            prompts.append(with_suffix(internvl_video_prompt(s.message, self.spec.get("bench", "")), self.spec)
+                           if s.message is not None else build_prompt(s.question, self.spec, s.extra, len(s.images)))
+        return pv, prompts
 
     def generate(self, samples, prepared=None) -> list[str]:
         import torch

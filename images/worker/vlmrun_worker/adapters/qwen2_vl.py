@@ -74,16 +74,55 @@ def build_message(question: str, extra: dict, spec: dict, n_images: int = 1) -> 
     return msg
 
 
-def build_messages(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> list[dict]:
-    """The chat messages (images as {'type': 'image'}, in message order)."""
+def build_messages(question: str, spec: dict, extra: dict | None = None, n_images: int = 1, message=None) -> list[dict]:
+    """The chat messages (images as {'type': 'image'}, a video as {'type': 'video'}, in message order); `message`:
+    a video benchmark's message, as the worker built it."""
     msgs = []
     system = (spec.get("prompt") or {}).get("system")
     if system:
         msgs.append({"role": "system", "content": system})
-    content = [{"type": "image"} if isinstance(m, tuple) else {"type": "text", "text": m}
-               for m in build_message(question, extra or {}, spec, n_images)]
+    items = message if message is not None else build_message(question, extra or {}, spec, n_images)
+    content = [{"type": m[0]} if isinstance(m, tuple) else {"type": "text", "text": m} for m in items]
     msgs.append({"role": "user", "content": content})
     return msgs
+
+
+VIDEO_MIN_PIXELS, VIDEO_MAX_PIXELS = 128 * FACTOR * FACTOR, 768 * FACTOR * FACTOR  # qwen_vl_utils 0.0.14
+VIDEO_TOTAL_PIXELS = 128000 * FACTOR * FACTOR * 0.9  # its MODEL_SEQ_LEN default (128000 tokens) x 0.9
+
+
+def video_frames_for(n_frames: int, video_fps: float, nframe: int, fps: float) -> list[int]:
+    """The frames Qwen2-VL sees of a video, as VLMEvalKit's Qwen2VLChat asks qwen_vl_utils for them: with the
+    run's fps, `fps`; with nframe, `nframes` (the video's frame count rounded down to even when it has fewer)."""
+    from ..video import qwen_indices
+
+    if fps > 0:
+        return qwen_indices(n_frames, video_fps, fps=fps)
+    return qwen_indices(n_frames, video_fps, nframes=nframe if n_frames >= nframe else n_frames // 2 * 2)
+
+
+def video_size(height: int, width: int, n: int, spec: dict) -> tuple:
+    """qwen_vl_utils.fetch_video's frame size: smart_resize within the video's pixel bounds (the model's
+    min/max pixels where VLMEvalKit passes them, capped by 768 tokens a frame and the total budget)."""
+    lo, hi = pixel_bounds(spec)
+    lo = VIDEO_MIN_PIXELS if lo is None else lo
+    most = max(min(VIDEO_MAX_PIXELS, VIDEO_TOTAL_PIXELS / n * 2), int(lo * 1.05))
+    return smart_resize(height, width, lo, most if hi is None else min(hi, most))
+
+
+def video_tensor(ref, spec: dict):
+    """The video as qwen_vl_utils hands it to the processor: (T, C, H, W) float, resized bicubic with
+    antialiasing from the decoded uint8 frames."""
+    import numpy as np
+    import torch
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.functional import resize as tv_resize
+
+    n_frames, vfps = ref.probe()
+    idx = video_frames_for(n_frames, vfps, ref.nframe, ref.fps)
+    video = torch.from_numpy(np.stack(ref.cache.raw_frames(ref.name, ref.path, idx))).permute(0, 3, 1, 2)
+    h, w = video_size(video.shape[2], video.shape[3], len(idx), spec)
+    return tv_resize(video, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).float()
 
 
 def image_order(question: str, spec: dict, extra: dict | None = None, n_images: int = 1) -> list[int]:
@@ -148,12 +187,16 @@ class Adapter:
 
     def prepare(self, samples):
         proc = self.processors.get()
-        texts, images = [], []
+        texts, images, videos = [], [], []
         for s in samples:
-            msgs = build_messages(s.question, self.spec, s.extra, len(s.images))
+            msgs = build_messages(s.question, self.spec, s.extra, len(s.images), s.message)
             texts.append(proc.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
-            images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
-        out = proc(text=texts, images=images or None, padding=True, return_tensors="pt")
+            if s.message is not None:  # a video benchmark: the frames given, or the video itself
+                images += [resize(im, self.spec) for im in s.images]
+                videos += [video_tensor(s.video, self.spec)] if s.video is not None else []
+            else:
+                images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
+        out = proc(text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt")
         if self.cuda:
             from .gpu import pin_pixels
 

@@ -1,0 +1,148 @@
+"""Video frames inside the container: decoded with PyAV (the family lock's pinned decoder), sampled by the pure
+functions of video.py, and cached on disk so that a second question, model or run on the same video decodes
+nothing.
+
+Two caches, both under the job's frame root ($LMUData/images/<benchmark>/<video>/ on the host, VLMEvalKit's own
+frame root, so frames VLMEvalKit saved are reused and the other way round):
+- frame-{i}-of-{N}.jpg / frame-{i}-of-{n}-{F}fps.jpg: the frames a frames model sees, saved as VLMEvalKit saves
+  them (PIL's `save` of the decoded RGB frame, JPEG at PIL's default quality) and read back from that file, as
+  its models open them;
+- raw-{k}.png: decoded frame k of the video, lossless, for models that take the video itself (Qwen2-VL's
+  qwen_vl_utils reads frames at its own indices and resizes them; any nframe/fps setting reuses any frame).
+Writers take an flock on <video>.lock and write each file under a temporary name, then rename it: two ranks or
+two jobs never see half a frame, and a killed job leaves no torn file.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .video import dataset_indices, frame_names
+
+
+class VideoError(ValueError):
+    """A video the worker cannot read (missing, not a video, no frames)."""
+
+
+def probe(path: str) -> tuple[int, float]:
+    """(frames, average fps) as decord reports them (len(VideoReader), get_avg_fps()): the container's frame
+    count where it records one, else the packets counted; the stream's average frame rate."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                raise VideoError(f"{path}: no video stream")
+            s = c.streams.video[0]
+            rate = s.average_rate or s.guessed_rate
+            n = s.frames or sum(1 for p in c.demux(s) if p.size)
+    except (OSError, av.error.FFmpegError) as e:  # noqa: B014 - av's errors subclass OSError in some versions
+        raise VideoError(f"{path}: cannot be read as a video ({type(e).__name__}: {e})") from None
+    if not n or not rate:
+        raise VideoError(f"{path}: the video has no frames")
+    return int(n), float(rate)
+
+
+def decode(path: str, indices: list[int]) -> dict:
+    """{index: RGB uint8 array (H, W, 3)} for the wanted frames, in one pass in presentation order; only those
+    frames are converted to RGB."""
+    import av
+
+    want = set(indices)
+    last = max(want) if want else -1
+    out = {}
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for k, frame in enumerate(c.decode(s)):
+            if k in want:
+                out[k] = frame.to_ndarray(format="rgb24")
+            if k >= last:
+                break
+    missing = want - set(out)
+    if missing:
+        raise VideoError(f"{path}: frame(s) {sorted(missing)[:5]} not found ({len(out)} decoded)")
+    return out
+
+
+@contextmanager
+def video_lock(folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(folder.parent / f"{folder.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _save(image, path: Path, **kw) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    image.save(tmp, format=kw.pop("format"), **kw)
+    os.replace(tmp, path)
+
+
+class FrameCache:
+    """Frames of the videos of one benchmark. `stats` counts what was decoded and what came from the cache, and
+    the seconds spent decoding and sampling (the throughput script reads them from the job's rank report)."""
+
+    def __init__(self, root: str):
+        self.root = Path(root)
+        self.stats = {"videos_decoded": 0, "frames_decoded": 0, "frames_cached": 0, "decode_s": 0.0}
+
+    def folder(self, video: str) -> Path:
+        return self.root / video
+
+    def dataset_frames(self, video: str, path: str, nframe: int = 0, fps: float = -1) -> tuple[list, list, dict]:
+        """VLMEvalKit's save_video_frames: (frame images as its models open them, indices, {'fps', 'n_frames'})."""
+        from PIL import Image
+
+        n_frames, vfps = probe(path)
+        indices = dataset_indices(n_frames, vfps, nframe=nframe, fps=fps)
+        if not indices:
+            raise VideoError(f"{path}: {n_frames} frames at {vfps:g} fps give no frame at {fps} fps")
+        folder = self.folder(video)
+        paths = [folder / name for name in frame_names(len(indices), nframe=nframe, fps=fps)]
+        made = 0
+        if not all(p.exists() for p in paths):
+            with video_lock(folder):
+                todo = [(k, p) for k, p in zip(indices, paths) if not p.exists()]
+                if todo:
+                    t = time.monotonic()
+                    arrays = decode(path, [k for k, _ in todo])
+                    for k, p in todo:
+                        _save(Image.fromarray(arrays[k]), p, format="JPEG")
+                    made = len(todo)
+                    self._count(made, time.monotonic() - t)
+        self.stats["frames_cached"] += len(paths) - made
+        images = [Image.open(p).convert("RGB") for p in paths]
+        return images, indices, {"fps": vfps, "n_frames": n_frames}
+
+    def raw_frames(self, video: str, path: str, indices: list[int]) -> list:
+        """Decoded frames by index (RGB uint8 arrays), from the lossless cache where they are there."""
+        import numpy as np
+        from PIL import Image
+
+        folder = self.folder(video)
+        paths = {k: folder / f"raw-{k}.png" for k in indices}
+        made = 0
+        if not all(p.exists() for p in paths.values()):
+            with video_lock(folder):
+                todo = sorted(k for k, p in paths.items() if not p.exists())
+                if todo:
+                    t = time.monotonic()
+                    arrays = decode(path, todo)
+                    for k in todo:
+                        _save(Image.fromarray(arrays[k]), paths[k], format="PNG", compress_level=1)
+                    made = len(todo)
+                    self._count(made, time.monotonic() - t)
+        self.stats["frames_cached"] += len(paths) - made
+        return [np.asarray(Image.open(paths[k]).convert("RGB")) for k in indices]
+
+    def _count(self, frames: int, seconds: float) -> None:
+        self.stats["videos_decoded"] += 1
+        self.stats["frames_decoded"] += frames
+        self.stats["decode_s"] += seconds

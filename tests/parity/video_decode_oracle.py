@@ -1,0 +1,280 @@
+"""In the transformers-latest image, on real (synthetic) videos: VLMEvalKit's own video code with the real decord
+(ms-vlmeval's VideoMME / MMBenchVideo methods called on stand-in dataset objects, Qwen2VLChat._prepare_content,
+qwen_vl_utils.process_vision_info with its decord reader) against vlmrun's worker (PyAV decoding, the frame cache,
+the messages, the pack split, the subtitles, Qwen2-VL's video tensor).
+
+  python video_decode_oracle.py SITE VIDEO_ROOT OUT.json
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import types
+
+os.environ["FORCE_QWENVL_VIDEO_READER"] = "decord"  # read at qwen_vl_utils' import
+
+SETTINGS = [{"nframe": 4}, {"nframe": 8}, {"nframe": 16}, {"fps": 1.0}, {"fps": 2.0}, {"fps": 0.5}]
+QWEN_SETTINGS = [{"nframe": 4}, {"nframe": 8}, {"nframe": 64}, {"fps": 1.0}, {"fps": 2.0}]
+# Qwen2-VL-2B-Instruct's entry in VLMEvalKit's config.py: min_pixels 1280*28*28, max_pixels 16384*28*28
+QWEN_PIXELS = [(1280 * 28 * 28, 16384 * 28 * 28), (None, None), (256 * 28 * 28, 512 * 28 * 28)]
+PACK_ANSWERS = ['{"0": "A", "1": "B", "2": "C"}', "{'0': 'A'}", '{"0": "red"}\n{"1": "x"}', "no json here",
+                '{\n"0": "A cat",\n"1": "two",\n', 'Sure. {"2": "C", "0": "D"} done', '{"1": ""}', "",
+                '```json\n{"0": "A", "1": "B", "2": "C"}\n```']
+
+
+def main(site: str, root: str, out: str) -> int:
+    sys.path.insert(1, site)
+    sys.path.insert(0, "/parity")
+    import vlmeval_import
+
+    vlmeval_import.install_stubs()
+    vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
+    vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
+    vlmeval_import.load_dataset_package(site)
+    copy = os.path.join(tempfile.mkdtemp(), "videos")  # VideoMME locks next to the video: a writable copy
+    shutil.copytree(root, copy)
+    root = copy
+    videos = sorted(f[:-4] for f in os.listdir(os.path.join(root, "video")) if f.endswith(".mp4"))
+    res = {"frames": frames_cases(root, videos), "decode": decode_cases(root, videos),
+           "qwen": qwen_cases(root, videos), "mmbench_video": mmbench_video_cases(root, videos),
+           "pack_split": pack_split_cases(), "subtitles": subtitle_cases(root, videos)}
+    with open(out, "w") as f:
+        json.dump(res, f)
+    return 0
+
+
+def _stub_dataset(cls, root, frame_root, nframe, fps, **kw):
+    ds = cls.__new__(cls)
+    ds.nframe, ds.fps, ds.data_root, ds.frame_root = nframe, fps, root, frame_root
+    ds.frame_tmpl, ds.frame_tmpl_fps = "frame-{}-of-{}.jpg", "frame-{}-of-{}-{}fps.jpg"
+    for k, v in kw.items():
+        setattr(ds, k, v)
+    return ds
+
+
+def decode_cases(root, videos):
+    """Decoded pixels: PyAV (the worker) against decord (VLMEvalKit, qwen_vl_utils), every frame of every video."""
+    import decord
+    import numpy as np
+
+    from vlmrun_worker.frames import decode, probe
+
+    out = []
+    for v in videos:
+        path = os.path.join(root, "video", v + ".mp4")
+        vr = decord.VideoReader(path)
+        n, fps = probe(path)
+        ours = decode(path, list(range(n)))
+        theirs = vr.get_batch(list(range(len(vr)))).asnumpy()
+        out.append({"video": v, "frames": [n, len(vr)], "fps": [fps, vr.get_avg_fps()],
+                    "pixels": bool(len(ours) == len(theirs) and all(np.array_equal(ours[k], theirs[k]) for k in range(n)))})
+    return out
+
+
+def frames_cases(root, videos):
+    """VideoMME.save_video_frames (decord, PIL save) against FrameCache.dataset_frames: indices, file names, the
+    JPEG files' bytes and the pixels a model opens; a second call reads the cache."""
+    import numpy as np
+    from PIL import Image
+    from vlmeval.dataset.videomme import VideoMME
+
+    from vlmrun_worker.frames import FrameCache
+
+    out = []
+    for s in SETTINGS:
+        theirs_root, ours_root = tempfile.mkdtemp(), tempfile.mkdtemp()
+        cache = FrameCache(ours_root)
+        for v in videos:
+            ds = _stub_dataset(VideoMME, root, theirs_root, s.get("nframe", 0), s.get("fps", -1))
+            ds.frame_paths = types.MethodType(VideoMME.frame_paths, ds)
+            ds.frame_paths_fps = types.MethodType(VideoMME.frame_paths_fps, ds)
+            paths, idx, info = VideoMME.save_video_frames(ds, v)
+            path = os.path.join(root, "video", v + ".mp4")
+            images, ours_idx, ours_info = cache.dataset_frames(v, path, s.get("nframe", 0), s.get("fps", -1))
+            again, _, _ = cache.dataset_frames(v, path, s.get("nframe", 0), s.get("fps", -1))
+            ours_paths = sorted(os.listdir(os.path.join(ours_root, v)))
+            theirs_img = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+            out.append({
+                "video": v, "setting": s, "indices": idx == ours_idx,
+                "info": [info["n_frames"], float(info["fps"])] == [ours_info["n_frames"], ours_info["fps"]],
+                "names": sorted(os.path.basename(p) for p in paths) == ours_paths,
+                "jpeg bytes": all(open(p, "rb").read() == open(os.path.join(ours_root, v, os.path.basename(p)), "rb").read()
+                                  for p in paths),
+                "pixels": all(np.array_equal(a, np.asarray(b)) for a, b in zip(theirs_img, images)),
+                "cached read": all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(images, again)),
+                "n": len(idx)})
+        shutil.rmtree(theirs_root)
+        shutil.rmtree(ours_root)
+    return out
+
+
+def _fake_cv2():
+    """Qwen2VLChat reads the frame count with cv2 (not in the image): the same count from decord."""
+    import decord
+
+    class VideoCapture:
+        def __init__(self, path):
+            self.n = len(decord.VideoReader(path))
+
+        def get(self, prop):
+            return float(self.n)
+
+        def release(self):
+            pass
+
+    mod = types.ModuleType("cv2")
+    mod.VideoCapture, mod.CAP_PROP_FRAME_COUNT = VideoCapture, 7
+    return mod
+
+
+def qwen_cases(root, videos):
+    """What Qwen2-VL gets for a video in VLMEvalKit: Qwen2VLChat._prepare_content (nframe or fps as its inference
+    loop sets them) then qwen_vl_utils.process_vision_info (decord reader, its resize), against the qwen2_vl
+    adapter's video_tensor over the worker's frame cache."""
+    import torch
+
+    sys.modules["cv2"] = _fake_cv2()
+    from qwen_vl_utils import process_vision_info
+    from vlmeval.vlm.qwen2_vl.model import Qwen2VLChat
+
+    from vlmrun_worker.adapters.qwen2_vl import video_tensor
+    from vlmrun_worker.frames import FrameCache
+    from vlmrun_worker.video_job import VideoRef
+
+    out = []
+    cache = FrameCache(tempfile.mkdtemp())
+    for lo, hi in QWEN_PIXELS:
+        for s in QWEN_SETTINGS:
+            for v in videos:
+                path = os.path.join(root, "video", v + ".mp4")
+                m = Qwen2VLChat.__new__(Qwen2VLChat)
+                m.min_pixels, m.max_pixels, m.total_pixels, m.FRAME_FACTOR = lo, hi, None, 2
+                m.fps, m.nframe = s.get("fps"), s.get("nframe")  # the loop: the dataset's setting, the other None
+                m.model_path = "Qwen/Qwen2-VL-2B-Instruct"
+                content = m._prepare_content([{"type": "video", "value": path}], dataset="Video-MME")
+                case = {"video": v, "setting": s, "pixels": [lo, hi]}
+                try:
+                    _, vids = process_vision_info([[{"role": "user", "content": content}]])
+                    theirs = vids[0]
+                except ValueError as e:
+                    theirs = f"ValueError: {e}"
+                spec = {"processor": {k: x for k, x in (("min_pixels", lo), ("max_pixels", hi)) if x is not None}}
+                try:
+                    ours = video_tensor(VideoRef(v, path, s.get("nframe", 0), s.get("fps", -1.0), cache), spec)
+                except ValueError as e:
+                    ours = f"ValueError: {e}"
+                if isinstance(theirs, str) or isinstance(ours, str):
+                    case["tensor"] = isinstance(theirs, str) and isinstance(ours, str)
+                    case["shape"] = str(theirs)[:80]
+                else:
+                    case["tensor"] = bool(theirs.dtype == ours.dtype and theirs.shape == ours.shape and torch.equal(theirs, ours))
+                    case["shape"] = list(theirs.shape)
+                out.append(case)
+    return out
+
+
+def mmbench_video_cases(root, videos):
+    """MMBenchVideo.build_prompt (pack, nopack, video_llm) against video.pack_message / video.message."""
+    from vlmeval.dataset.mmbench_video import MMBenchVideo
+
+    from vlmrun_worker.frames import FrameCache
+    from vlmrun_worker.video import VIDEO, message, pack_message
+
+    import pandas as pd
+
+    rows = [{"index": 10 * k + j, "video": v, "question": q, "video_path": f"./video/{v}.mp4"}
+            for k, v in enumerate(videos) for j, q in enumerate(["What happens?", "Which colour is it?\nBe brief."])]
+    out = []
+    for nframe in (4, 8):
+        frame_root = tempfile.mkdtemp()
+        ds = _stub_dataset(MMBenchVideo, os.path.join(root, "video"), frame_root, nframe, -1,
+                           data=pd.DataFrame(rows), videos=list(videos), video_path=os.path.join(root, "video"))
+        ds.frame_paths = types.MethodType(MMBenchVideo.frame_paths, ds)
+        ds.frame_paths_fps = types.MethodType(MMBenchVideo.frame_paths_fps, ds)
+        cache = FrameCache(tempfile.mkdtemp())
+        for pack in (True, False):
+            ds.pack = pack
+            for k, v in enumerate(videos):
+                line = pd.Series(rows[2 * k])
+                theirs = ds.build_prompt(line, video_llm=False)
+                n = sum(m["type"] == "image" for m in theirs)
+                if pack:
+                    sub = [r for r in rows if r["video"] == v]
+                    ours = pack_message("mmbench_video", [(str(r["index"]), r["question"], None) for r in sub], n)
+                else:
+                    ours = message("mmbench_video", line["question"], None, n)
+                cache.dataset_frames(v, os.path.join(root, "video", v + ".mp4"), nframe)
+                out.append({"video": v, "nframe": nframe, "pack": pack, "frames": n,
+                            "message": _items(theirs) == ours})
+            llm = ds.build_prompt(pd.Series(rows[0]), video_llm=True)
+            out.append({"video": videos[0], "nframe": nframe, "pack": pack, "video_llm": True,
+                        "message": _items(llm, video=VIDEO) == message("mmbench_video", rows[0]["question"], None, 0,
+                                                                      video_llm=True)})
+    return out
+
+
+def _items(msg, video=None):
+    items, k = [], 0
+    for m in msg:
+        if m["type"] == "image":
+            items.append(("image", k))
+            k += 1
+        elif m["type"] == "video":
+            items.append(video)
+        else:
+            items.append(m["value"])
+    return items
+
+
+def pack_split_cases():
+    """MMBenchVideo.load_pack_answers (its robust_json_load) against video.split_pack_answer."""
+    import pandas as pd
+    from vlmeval.dataset.mmbench_video import MMBenchVideo
+
+    from vlmrun_worker.video import split_pack_answer
+
+    out = []
+    for ans in PACK_ANSWERS:
+        ds = MMBenchVideo.__new__(MMBenchVideo)
+        ds.data = pd.DataFrame([{"index": i, "video": "v", "question": "q"} for i in range(3)])
+        meta, stats = ds.load_pack_answers({"v": ans})
+        theirs = {str(i): p for i, p in zip(meta["index"], meta["prediction"])}
+        ours, how = split_pack_answer(ans, ["0", "1", "2"])
+        out.append({"answer": ans, "split": theirs == ours,
+                    "status": (how == "PARSE_OK") == (stats.get("PARSE_OK", 0) == 1), "theirs": theirs})
+    return out
+
+
+def subtitle_cases(root, videos):
+    """VideoMME.build_prompt with use_subtitle (pysubs2, frames at its indices) against the worker's message
+    with video.subtitle_text."""
+    from vlmeval.dataset.videomme import VideoMME
+
+    from vlmrun_worker.frames import FrameCache
+    from vlmrun_worker.video import message, subtitle_text
+
+    out = []
+    for s in ({"nframe": 8}, {"fps": 1.0}):
+        ds = _stub_dataset(VideoMME, root, tempfile.mkdtemp(), s.get("nframe", 0), s.get("fps", -1),
+                           use_subtitle=True, dataset_name="Video-MME")
+        ds.frame_paths = types.MethodType(VideoMME.frame_paths, ds)
+        ds.frame_paths_fps = types.MethodType(VideoMME.frame_paths_fps, ds)
+        cache = FrameCache(tempfile.mkdtemp())
+        for v in videos:
+            cands = ["A. red", "B. green", "C. blue", "D. yellow"]
+            line = {"video": v, "question": "What colour?", "candidates": repr(cands),
+                    "subtitle_path": f"./subtitle/{v}.srt"}
+            for video_llm in (False, True):
+                theirs = ds.build_prompt(line, video_llm=video_llm)
+                path = os.path.join(root, "video", v + ".mp4")
+                images, idx, info = cache.dataset_frames(v, path, s.get("nframe", 0), s.get("fps", -1))
+                subs = subtitle_text(os.path.join(root, "subtitle", v + ".srt"), idx, info["fps"])
+                ours = message("videomme", line["question"], line["candidates"], len(images), video_llm, subs)
+                out.append({"video": v, "setting": s, "video_llm": video_llm,
+                            "message": _items(theirs, video=("video",)) == ours, "subtitles": subs[:60]})
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3]))
