@@ -202,14 +202,18 @@ def inspect_cmd(
     backend: str = typer.Option("docker", "--backend", help="docker | local"),
     work_dir: Path = typer.Option(Path("outputs"), "--work-dir", help="where the inspect job file goes"),
     as_json: bool = typer.Option(False, "--json", help="print the description as JSON"),
+    nframe: Optional[int] = typer.Option(None, "--nframe", help="video benchmarks: frames per video (default 8)"),
+    fps: Optional[float] = typer.Option(None, "--fps", help="video benchmarks: frames per second instead"),
+    pack: bool = typer.Option(False, "--pack", help="video benchmarks: one request per video (--row: its name)"),
+    subtitles: bool = typer.Option(False, "--subtitles", help="Video-MME: subtitles in the prompt"),
 ):
     """Print exactly what MODEL is given for one row of BENCH: the prompt with its special tokens, the image
     sizes after preprocessing, the image-token count, and the generation settings (the model is not loaded)."""
     from .evaluate import Evaluator
-    from .plan import make_plan
+    from .plan import VideoSetting, make_plan
 
     cat = _catalogue()
-    (job,) = make_plan(cat, [model], [bench], work_dir.resolve())
+    (job,) = make_plan(cat, [model], [bench], work_dir.resolve(), video=VideoSetting.of(nframe, fps, pack, subtitles))
     out = Evaluator(cat, backend=backend, console=console).inspect(job, row)
     if as_json:
         print(json.dumps(out, indent=1, ensure_ascii=False))

@@ -100,6 +100,10 @@ def describe(call: dict, adapter, model_dir: str, sample) -> dict:
         out["image_tokens"] = [int(g.prod()) // 4 for g in grid]
     elif "pixel_values" in tensors:
         out["pixel_values"] = list(tensors["pixel_values"].shape)
+    vgrid = tensors.get("video_grid_thw")
+    if vgrid is not None:  # Qwen, a video: its frames, then width and height after resizing (as image sizes are shown)
+        out["video_after_preprocessing"] = [[int(g[0]) * 2, int(g[2]) * 14, int(g[1]) * 14] for g in vgrid]
+        out["video_tokens"] = [int(g.prod()) // 4 for g in vgrid]
     image_token = getattr(getattr(adapter, "processor", None), "image_token", None)
     if image_token is not None and "image_tokens" not in out:
         out["image_tokens"] = [int((ids == tok.convert_tokens_to_ids(image_token)).sum())]
@@ -115,7 +119,14 @@ def inspect(job_path: str, row: str | None = None) -> int:
     from .run import Sample
 
     job = JobFile.load(job_path)
-    rows = read_rows(job.data)
+    video = None
+    if job.video is not None:  # a question (or with pack a video) of a video benchmark: its frames decoded
+        from .video_job import VideoJob
+
+        video = VideoJob(job)
+        rows = video.units(job.data)
+    else:
+        rows = read_rows(job.data)
     chosen = rows[0] if row is None else next((r for r in rows if r.index == str(row)), None)
     if chosen is None:
         print(MARK + json.dumps({"error": f"no row with index {row!r} in {job.bench}"}), flush=True)
@@ -123,7 +134,7 @@ def inspect(job_path: str, row: str | None = None) -> int:
     with no_weights():
         adapter = load_adapter(job.adapter, job.model_dir, job.adapter_spec(), "cpu")
     rec = adapter.model
-    sample = Sample(chosen.index, chosen.question, load_images(chosen), chosen.extra)
+    sample = video.load(chosen) if video else Sample(chosen.index, chosen.question, load_images(chosen), chosen.extra)
     adapter.generate([sample])
     out = {"model": job.model_name, "bench": job.bench, "reference": job.model.get("reference", ""),
            **describe(rec.calls[-1], adapter, job.model_dir, sample)}

@@ -147,7 +147,8 @@ class VideoJob:
         self.stats["pack_parse_ok" if how == "PARSE_OK" else "pack_parse_fail"] += 1
         self.stats["pack_questions_unanswered"] += sum(a is None for a in answers.values())
         # VLMEvalKit leaves an unanswered question's prediction empty (None); the packed answer stays with it
-        return [{"index": i, "prediction": "" if a is None else a, "packed": prediction} for i, a in answers.items()]
+        return [{"index": i, "prediction": "" if a is None else a, "packed": prediction, "video": unit.video}
+                for i, a in answers.items()]
 
     def report(self) -> dict:
         out = {**self.cache.stats, **(self.stats if self.spec.pack else {})}
