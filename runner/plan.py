@@ -49,7 +49,8 @@ class Job:
 
 # How each adapter takes a video (VLMEvalKit's VIDEO_LLM): the sampled frames as images, or the video itself
 # (read at the model's own frame choice). Adapters not listed have no video path yet.
-VIDEO_INPUT = {"internvl_chat": "frames", "qwen2_vl": "video"}
+VIDEO_INPUT = {"internvl_chat": "frames", "qwen2_vl": "video", "video_llava": "video"}
+FIXED_NFRAME = {"video_llava": 8}  # VLMEvalKit's VideoLLaVA_HF samples 8 frames itself and refuses any other setting
 
 
 @dataclass
@@ -83,6 +84,10 @@ class VideoSetting:
         if self.pack and how == "video":
             raise VlmrunError(f"--pack asks one question list about a video's frames; {model.name} reads the video "
                               "itself (VLMEvalKit asks such models each question alone): leave out --pack")
+        fixed = FIXED_NFRAME.get(model.adapter)
+        if fixed and self.nframe != fixed:
+            raise VlmrunError(f"{model.name} samples {fixed} frames of each video itself (as VLMEvalKit's wrapper "
+                              f"does) and takes no other setting: run it with --nframe {fixed}")
         if self.subtitles and not bench.videos.subtitles:
             raise VlmrunError(f"--subtitles: {bench.name} has no subtitles (Video-MME has)")
         return {"nframe": self.nframe, "fps": self.fps, "pack": self.pack, "subtitles": self.subtitles, "input": how}

@@ -190,7 +190,8 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
     decord VLMEvalKit and qwen_vl_utils read with, every frame), the saved frames (VideoMME.save_video_frames:
     indices, names, JPEG bytes, pixels; the cache read back), Qwen2-VL's video tensor (Qwen2VLChat._prepare_content
     + qwen_vl_utils.process_vision_info, three pixel bounds, nframe and fps), MMBench-Video's messages (pack,
-    nopack, video_llm), the pack split (MMBenchVideo.load_pack_answers) and Video-MME's subtitles."""
+    nopack, video_llm), the pack split (MMBenchVideo.load_pack_answers), Video-MME's subtitles, and Video-LLaVA's
+    inputs (VideoLLaVA_HF.generate_inner on a tiny VideoLlavaForConditionalGeneration, recorded)."""
     import json
 
     work.mkdir(parents=True, exist_ok=True)
@@ -199,18 +200,20 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
                              ["-m", "vlmrun_worker", "make-videos", "/data/Video-MME-mini.tsv", "/work/videos"],
                              mounts=((data, "/data"),), env={"PYTHONPATH": "/opt/vlmrun/worker"})
     assert proc.returncode == 0, proc.stdout[-2000:]
+    video_llava = host.make_model(images["transformers-latest"], work, "video_llava", "tiny-video-llava")
     proc = host.run_in_image(images["transformers-latest"], work, ["/parity/video_decode_oracle.py", "/oracle",
-                                                                   "/work/videos", "/work/video-decode.json"])
+                                                                   "/work/videos", "/work/video-decode.json", video_llava])
     assert proc.returncode == 0, proc.stdout[-3000:]
     found = json.loads((work / "video-decode.json").read_text())
     label = {"frames": lambda c: f"{c['video']} {c['setting']}", "decode": lambda c: c["video"],
              "qwen": lambda c: f"{c['video']} {c['setting']} pixels {c['pixels']} -> {c['shape']}",
              "mmbench_video": lambda c: f"{c['video']} nframe {c['nframe']} pack {c['pack']} llm {c.get('video_llm', False)}",
              "pack_split": lambda c: repr(c["answer"])[:30],
-             "subtitles": lambda c: f"{c['video']} {c['setting']} llm {c['video_llm']}"}
+             "subtitles": lambda c: f"{c['video']} {c['setting']} llm {c['video_llm']}",
+             "video_llava": lambda c: f"{c['video']} {c['tensors']}"}
     checks = {"frames": ("indices", "info", "names", "jpeg bytes", "pixels", "cached read"), "decode": ("pixels",),
               "qwen": ("tensor",), "mmbench_video": ("message",), "pack_split": ("split", "status"),
-              "subtitles": ("message",)}
+              "subtitles": ("message",), "video_llava": ("inputs", "generate kwargs")}
     res = {"cases": [{"bench": f"video {kind}", "index": label[kind](c), "checks": {k: c[k] for k in checks[kind]}}
                      for kind in checks for c in found[kind]]}
     res["cases"] += [{"bench": "video decode", "index": c["video"], "checks": {

@@ -97,13 +97,16 @@ def test_pack_asks_once_per_video_and_splits_per_question(lmu, tmp_path):
     assert video["pack_questions_unanswered"] == sum(r["prediction"] == "" for r in recs)
 
 
-def test_video_input_model_fps_and_subtitles(lmu, tmp_path):
+def test_video_input_models_fps_and_subtitles(lmu, tmp_path):
     proc = _eval(lmu, tmp_path, "tiny-qwen2-vl", "--fps", "2")
     assert proc.returncode == 0, proc.stdout[-3000:]
     run = tmp_path / "tiny-qwen2-vl" / f"{BENCH}_2.0fps"
     assert _prov(run)["benchmark"]["video"]["input"] == "video"
     assert len(_shards(run)) == 12
     assert list((lmu / "images" / BENCH / "blue-up-5s").glob("raw-*.png"))  # Qwen's own frame choice, lossless
+    proc = _eval(lmu, tmp_path, "tiny-video-llava")  # transformers' VideoLlava: 8 frames of its own choice
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(_shards(tmp_path / "tiny-video-llava" / f"{BENCH}_8frame")) == 12
     proc = _eval(lmu, tmp_path, "tiny-internvl", "--fps", "1", "--subtitles")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert len(_shards(tmp_path / "tiny-internvl" / f"{BENCH}_1.0fps_subs")) == 12
@@ -113,6 +116,7 @@ def test_video_input_model_fps_and_subtitles(lmu, tmp_path):
     (["tiny-qwen2-vl", "--pack"], "reads the video itself"),
     (["tiny-internvl", "--nframe", "8", "--fps", "1"], "give --nframe or --fps, not both"),
     (["tiny-idefics2"], "has no video input in vlmrun"),
+    (["tiny-video-llava", "--nframe", "16"], "run it with --nframe 8"),
     (["tiny-internvl", "--fps", "0"], "--fps must be more than 0"),
 ])
 def test_bad_video_settings_are_one_line_errors(lmu, tmp_path, args, message):

@@ -3,7 +3,7 @@
 qwen_vl_utils.process_vision_info with its decord reader) against vlmrun's worker (PyAV decoding, the frame cache,
 the messages, the pack split, the subtitles, Qwen2-VL's video tensor).
 
-  python video_decode_oracle.py SITE VIDEO_ROOT OUT.json
+  python video_decode_oracle.py SITE VIDEO_ROOT OUT.json [VIDEO_LLAVA_DIR]
 """
 import json
 import os
@@ -23,7 +23,8 @@ PACK_ANSWERS = ['{"0": "A", "1": "B", "2": "C"}', "{'0': 'A'}", '{"0": "red"}\n{
                 '```json\n{"0": "A", "1": "B", "2": "C"}\n```']
 
 
-def main(site: str, root: str, out: str) -> int:
+def main(site: str, root: str, out: str, video_llava: str = "") -> int:
+    os.environ["VLMRUN_ORACLE_SITE"] = site
     sys.path.insert(1, site)
     sys.path.insert(0, "/parity")
     import vlmeval_import
@@ -38,7 +39,8 @@ def main(site: str, root: str, out: str) -> int:
     videos = sorted(f[:-4] for f in os.listdir(os.path.join(root, "video")) if f.endswith(".mp4"))
     res = {"frames": frames_cases(root, videos), "decode": decode_cases(root, videos),
            "qwen": qwen_cases(root, videos), "mmbench_video": mmbench_video_cases(root, videos),
-           "pack_split": pack_split_cases(), "subtitles": subtitle_cases(root, videos)}
+           "pack_split": pack_split_cases(), "subtitles": subtitle_cases(root, videos),
+           "video_llava": video_llava_cases(root, videos, video_llava) if video_llava else []}
     with open(out, "w") as f:
         json.dump(res, f)
     return 0
@@ -276,5 +278,52 @@ def subtitle_cases(root, videos):
     return out
 
 
+def video_llava_cases(root, videos, model_dir):
+    """VLMEvalKit's VideoLLaVA_HF.generate_inner on VideoMME.build_prompt(video_llm=True) against the
+    video_llava adapter, both with a recording model: the prompt tokens, the video pixels, generate()'s keyword
+    arguments (the wrapper's with the tiny model's max_new_tokens as its config kwargs)."""
+    import torch
+    from transformers import VideoLlavaProcessor
+    from vlmeval.dataset.videomme import VideoMME
+
+    import vlmeval_import
+    from vlmrun_worker.adapters.video_llava import Adapter
+    from vlmrun_worker.frames import FrameCache
+    from vlmrun_worker.inspect_row import Recorder, no_weights
+    from vlmrun_worker.run import Sample
+    from vlmrun_worker.video import message
+    from vlmrun_worker.video_job import VideoRef
+
+    vlmeval_import.bare_package("vlmeval.vlm.video_llm", os.path.join(os.environ["VLMRUN_ORACLE_SITE"], "vlmeval", "vlm", "video_llm"))
+    from vlmeval.vlm.video_llm.video_llava import VideoLLaVA_HF
+
+    gen = {"max_new_tokens": 8, "temperature": 0.0, "do_sample": False}  # tiny-video-llava's manifest
+    theirs_model = VideoLLaVA_HF.__new__(VideoLLaVA_HF)
+    theirs_model.model, theirs_model.nframe, theirs_model.kwargs = Recorder(), 8, {"max_new_tokens": 8}
+    theirs_model.processor = VideoLlavaProcessor.from_pretrained(model_dir)
+    with no_weights():
+        ours_model = Adapter(model_dir, {"generation": gen, "dtype": "float32"}, "cpu")
+    ds = _stub_dataset(VideoMME, root, tempfile.mkdtemp(), 8, -1, use_subtitle=False, dataset_name="Video-MME")
+    cache, out = FrameCache(tempfile.mkdtemp()), []
+    for v in videos:
+        cands = ["A. red", "B. green", "C. blue", "D. yellow"]
+        line = {"video": v, "question": "What colour is the square?", "candidates": repr(cands),
+                "subtitle_path": f"./subtitle/{v}.srt"}
+        theirs_model.generate_inner(ds.build_prompt(line, video_llm=True), dataset="Video-MME")
+        theirs = theirs_model.model.calls[-1]
+        s = Sample("0", line["question"], [], {})
+        s.message = message("videomme", line["question"], line["candidates"], 0, video_llm=True)
+        s.video = VideoRef(v, os.path.join(root, "video", v + ".mp4"), 8, -1.0, cache)
+        ours_model.generate([s])
+        ours = ours_model.model.calls[-1]
+        tensors = sorted(k for k, x in theirs.items() if isinstance(x, torch.Tensor))
+        out.append({"video": v, "tensors": tensors,
+                    "inputs": tensors == sorted(k for k, x in ours.items() if isinstance(x, torch.Tensor))
+                    and all(torch.equal(theirs[k], ours[k]) for k in tensors),
+                    "generate kwargs": {k: x for k, x in theirs.items() if k not in tensors}
+                    == {k: x for k, x in ours.items() if not isinstance(x, torch.Tensor)}})
+    return out
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+    sys.exit(main(*sys.argv[1:]))
