@@ -9,6 +9,12 @@ with generated images, each configuration in a fresh work dir, and reads the tim
   3. docker backend vs local backend on the same job (tiny-internvl; local = a host venv from the same lock)
   4. the time split: image check, tiny model, container start, model load, inference, merge, scoring
 
+    .venv/bin/python benchmarks/throughput.py --video [--video-seconds 600]
+
+Video: the decode + sample time per video (a synthetic 10-minute video, 30 fps, made with PyAV in the
+transformers-latest image, 640x360 by default) for each frame setting, cold (decoded and cached) and warm (from the frame cache);
+then tiny models on the bundled Video-MME-mini through real containers, with their decode time per job.
+
     .venv/bin/python benchmarks/throughput.py --full-size --gpus all [--rows 2374] [--backend local]
 
 On a GPU machine: the same measurements (batch 1 vs 8, 1 vs N ranks) with qwen2-vl-2b-random, Qwen2-VL-2B's
@@ -84,7 +90,13 @@ def main():
     ap.add_argument("--model", default="qwen2-vl-2b-random", help="--full-size: the model to measure")
     ap.add_argument("--configs", default="batch1,batch8-prefetch1,batch8,batch16,default",
                     help="--full-size: which runs (default: no --batch-size, the batch grown from free GPU memory)")
+    ap.add_argument("--video", action="store_true", help="decode + sample time per video, and the mini video benchmark")
+    ap.add_argument("--video-seconds", type=int, default=600, help="--video: the long video's length (s)")
+    ap.add_argument("--video-size", default="640x360", help="--video: the long video's frame size, WxH")
     a = ap.parse_args()
+    if a.video:
+        video(a)
+        return
     if a.full_size and not a.gpus and a.model == "qwen2-vl-2b-random":
         sys.exit("--full-size measures a 2B model: run it on a GPU machine with --gpus all")
     with tempfile.TemporaryDirectory(prefix="vlmrun-bench-") as tmpd:
@@ -133,6 +145,51 @@ def main():
         print_split([(f"{name} {model}", t, t["wall_s"]) for name, model, t in results],
                     ["image_s", "tiny_model_s", "container_start_s", "load_s", "infer_s", "data_wait_s", "merge_s",
                      "score_s"])
+
+
+def video(a) -> None:
+    from vlmrun.images import ensure_image
+    from vlmrun.manifest import Catalogue
+    from vlmrun.backends.docker_backend import connect
+
+    tag = ensure_image(connect(), Catalogue(), "transformers-latest", "cpu", log=lambda s: None).tag
+    with tempfile.TemporaryDirectory(prefix="vlmrun-video-") as tmpd:
+        tmp = Path(tmpd)
+        os.chmod(tmp, 0o777)
+        docker = ["docker", "run", "--rm", "--network", "none", "-v", f"{ROOT / 'images' / 'worker'}:/opt/vlmrun/worker:ro",
+                  "-v", f"{ROOT / 'benchmarks'}:/bench:ro", "-v", f"{tmp}:/work", "-e", "PYTHONPATH=/opt/vlmrun/worker", tag]
+        t = time.monotonic()
+        subprocess.run([*docker, "python", "-m", "vlmrun_worker", "make-videos", "--long", str(a.video_seconds),
+                        "/work/long.mp4", a.video_size], check=True, stdout=subprocess.DEVNULL)
+        print(f"a {a.video_seconds} s video at 30 fps, {a.video_size}, H.264: made in {time.monotonic() - t:.1f} s ({tag})")
+        out = subprocess.run([*docker, "python", "/bench/video_frames.py", "/work/long.mp4", "/work/cache"],
+                             check=True, stdout=subprocess.PIPE, text=True).stdout
+        print(f"\n{'setting':<30} {'frames':>6}  {'decode+sample (cold)':>20}  {'from the cache':>14}  first indices")
+        for line in out.splitlines():
+            r = json.loads(line)
+            print(f"{r['setting']:<30} {r['sampled']:>6}  {r['cold_s']:>18.2f} s  {r['warm_s']:>12.3f} s  {r['first']}")
+        lmu = tmp / "lmu"
+        env = {**os.environ, "LMUData": str(lmu)}
+        subprocess.run([sys.executable, "-m", "vlmrun.cli", "data", "fetch", "Video-MME-mini"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        print("\nVideo-MME-mini (12 questions, 4 videos of 2-5 s), tiny models, one job each:")
+        for model, args in [("tiny-internvl", ["--nframe", "8"]), ("tiny-internvl", ["--nframe", "8", "--pack"]),
+                            ("tiny-qwen2-vl", ["--nframe", "8"]), ("tiny-video-llava", ["--nframe", "8"])]:
+            work = tmp / "work"
+            t = time.monotonic()
+            proc = subprocess.run([sys.executable, "-m", "vlmrun.cli", "eval", model, "--bench", "Video-MME-mini",
+                                   *args, "--work-dir", str(work)], env=env, stdout=subprocess.PIPE, text=True)
+            wall = time.monotonic() - t
+            if proc.returncode:
+                print(proc.stdout[-2000:])
+                raise SystemExit(1)
+            label = "Video-MME-mini_" + "_".join(x.strip("-") for x in args[1:2]) + "frame" + ("_pack" if "--pack" in args else "")
+            prov = json.loads((work / model / label / "provenance.json").read_text())
+            tm = prov["run"]["times"]
+            v = tm.get("video", {})
+            print(f"  {model:<17} {' '.join(args):<18} wall {wall:5.1f} s  infer {tm.get('infer_s', 0):5.2f} s  "
+                  f"decoded {v.get('frames_decoded', 0):>3} frames in {v.get('decode_s', 0):.3f} s, "
+                  f"{v.get('frames_cached', 0):>3} from the cache")
 
 
 def full(a, proj: Path, tmp: Path) -> None:

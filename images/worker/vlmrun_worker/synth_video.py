@@ -3,7 +3,7 @@ over a grey field, each video's content read from its name, so the same name alw
 
   python -m vlmrun_worker make-videos TSV ROOT     every video a benchmark TSV names, as ROOT/video/<name>.mp4,
                                                    with a subtitle file ROOT/subtitle/<name>.srt
-  python -m vlmrun_worker make-videos --long SECONDS ROOT/video/NAME.mp4    one long video (the throughput script)
+  python -m vlmrun_worker make-videos --long SECONDS PATH.mp4 [WxH]    one long video, 30 fps (the throughput script)
 
 A name is '<colour>-<direction>-<seconds>s' (e.g. 'red-right-4s'): colour red, green, blue or yellow; direction
 right, left, up or down. 160x120 pixels, 24 fps, H.264 where the wheel's FFmpeg has it, else MPEG-4 part 2.
@@ -28,10 +28,10 @@ def parse(name: str) -> tuple:
     return COLOURS[parts[0]], parts[1], int(parts[2][:-1])
 
 
-def frame(colour, direction: str, k: int, n: int):
+def frame(colour, direction: str, k: int, n: int, size=SIZE):
     import numpy as np
 
-    w, h = SIZE
+    w, h = size
     img = np.full((h, w, 3), 128, dtype=np.uint8)
     img[:, :, 1] = (np.arange(w) * 255 // w).astype(np.uint8)[None, :] // 4 + 96  # a gradient: motion is visible
     side, t = 32, k / max(1, n - 1)
@@ -41,14 +41,14 @@ def frame(colour, direction: str, k: int, n: int):
     return img
 
 
-def encode(path: Path, frames, fps: int = FPS) -> None:
+def encode(path: Path, frames, fps: int = FPS, size=SIZE) -> None:
     import av
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.mp4")
     with av.open(str(tmp), "w") as out:
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
         s = out.add_stream(codec, rate=fps)
-        s.width, s.height, s.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
         if codec == "libx264":
             s.options = {"threads": "1", "preset": "veryfast", "crf": "23"}
         for img in frames:
@@ -92,20 +92,21 @@ def make_for_tsv(tsv: str, root: str) -> int:
     return 0
 
 
-def make_long(seconds: int, path: str, fps: int = 30) -> int:
+def make_long(seconds: int, path: str, size=SIZE, fps: int = 30) -> int:
     """One long video for the throughput script (e.g. 600 s: a 10-minute video, 18000 frames)."""
     p = Path(path)
     if not p.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
         n = seconds * fps
-        encode(p, (frame(COLOURS["blue"], "right", k, n) for k in range(n)), fps=fps)
-    print(f"{p}: {seconds} s at {fps} fps")
+        encode(p, (frame(COLOURS["blue"], "right", k, n, size) for k in range(n)), fps=fps, size=size)
+    print(f"{p}: {seconds} s at {fps} fps, {size[0]}x{size[1]}")
     return 0
 
 
 def main(args: list[str]) -> int:
-    if len(args) == 3 and args[0] == "--long":
-        return make_long(int(args[1]), args[2])
+    if len(args) in (3, 4) and args[0] == "--long":
+        size = tuple(int(x) for x in args[3].split("x")) if len(args) == 4 else SIZE
+        return make_long(int(args[1]), args[2], size)
     if len(args) == 2:
         return make_for_tsv(args[0], args[1])
     print(__doc__, file=sys.stderr)
