@@ -180,7 +180,7 @@ class Archive(_Strict):
 
 class Videos(_Strict):
     """Where a video benchmark's videos are and how its questions are asked."""
-    layout: Literal["videomme", "mmbench_video"] = Field(description="the VLMEvalKit dataset class whose "
+    layout: Literal["videomme", "mmbench_video", "mvbench_mp4"] = Field(description="the VLMEvalKit dataset class whose "
                                                          "build_prompt the questions follow")
     root: str = Field(description="folder under $LMUData holding video/<name>.mp4 (or the TSV's video_path) "
                       "and subtitle/<name>.srt")

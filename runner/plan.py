@@ -50,6 +50,7 @@ class Job:
 # How each adapter takes a video (VLMEvalKit's VIDEO_LLM): the sampled frames as images, or the video itself
 # (read at the model's own frame choice). Adapters not listed have no video path yet.
 VIDEO_INPUT = {"internvl_chat": "frames", "qwen2_vl": "video", "video_llava": "video"}
+VIDEO_ONLY = {"video_llava"}  # VLMEvalKit's VideoLLaVA_HF reads one video per question and no image
 FIXED_NFRAME = {"video_llava": 8}  # VLMEvalKit's VideoLLaVA_HF samples 8 frames itself and refuses any other setting
 
 
@@ -153,6 +154,9 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         if gpus is not None and isinstance(n, int) and gpus.n is not None and n > gpus.n:
             raise VlmrunError(f"--nproc {n} exceeds the {gpus.n} GPU(s) given with --gpus: one rank per GPU")
         for b in bs:
+            if b.type != "video" and m.adapter in VIDEO_ONLY:
+                raise VlmrunError(f"{m.name} answers questions about videos only (as VLMEvalKit's wrapper): {b.name} is "
+                                  "an image benchmark; run it on a video benchmark (`vlmrun bench list`, type video)")
             v = video.for_job(m, b) if b.type == "video" else None
             if v and engine == "vllm":
                 raise VlmrunError("video benchmarks run on the hf engine so far: leave out --engine vllm")

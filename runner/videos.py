@@ -31,8 +31,9 @@ def video_dirs(bench: Benchmark) -> tuple[Path, Path]:
     """A video benchmark's video folder ($LMUData/<root>) and frame cache ($LMUData/images/<name>, VLMEvalKit's
     frame root: frames either tool saved are reused by the other). The frame cache is made here."""
     root = video_root(bench)
-    if not (root / "video").is_dir():
-        raise VlmrunError(f"videos for {bench.name} not found in {root / 'video'}: run `vlmrun data fetch {bench.name}` "
+    where = root if bench.videos.layout == "mvbench_mp4" else root / "video"  # MVBench: a folder per task
+    if not where.is_dir():
+        raise VlmrunError(f"videos for {bench.name} not found in {where}: run `vlmrun data fetch {bench.name}` "
                           "(or set $LMUData to the folder holding them)")
     frames = lmu_data_dir() / "images" / bench.name
     frames.mkdir(parents=True, exist_ok=True)

@@ -72,3 +72,20 @@ def test_dry_run_prints_yaml_that_parses(tmp_path):
     assert out.returncode == 0, out.stdout[-2000:]
     docs = list(yaml.safe_load_all(out.stdout[out.stdout.index("# vlmrun:"):]))
     assert [d["kind"] for d in docs] == ["ConfigMap", "ConfigMap", "Job"]
+
+
+def test_a_video_job_reads_videos_and_shares_frames_on_the_volume(tmp_path):
+    from vlmrun.plan import VideoSetting
+
+    b = get_backend("k8s", {"pvc": "evals", "registry": "registry.example.org/lab"}, context={"work_dir": str(tmp_path)})
+    (j,) = make_plan(Catalogue(), ["internvl2-2b"], ["Video-MME"], tmp_path, gpus=parse_gpus("1"),
+                     video=VideoSetting.of(16, None, subtitles=True))
+    env = b.environment(Catalogue(), j, print, build=False)
+    t = Task(j)
+    _, payload = b.job_request(t, env, tmp_path / "Video-MME.tsv", tmp_path / "w")
+    assert payload["out_dir"] == "/vlmrun/pvc/outputs/internvl2-2b/Video-MME_16frame_subs"
+    assert payload["video"] == {"layout": "videomme", "root": "/vlmrun/pvc/data/Video-MME",
+                                "frames": "/vlmrun/pvc/data/images/Video-MME", "nframe": 16, "fps": -1.0,
+                                "pack": False, "subtitles": True, "input": "frames"}
+    for d in b.manifests([(t, b.job_request(t, env, tmp_path / "Video-MME.tsv", tmp_path / "w")[0])]):
+        kubernetes_validate.validate(d, K8S_VERSION, strict=True)

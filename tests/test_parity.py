@@ -191,7 +191,8 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
     indices, names, JPEG bytes, pixels; the cache read back), Qwen2-VL's video tensor (Qwen2VLChat._prepare_content
     + qwen_vl_utils.process_vision_info, three pixel bounds, nframe and fps), MMBench-Video's messages (pack,
     nopack, video_llm), the pack split (MMBenchVideo.load_pack_answers), Video-MME's subtitles, and Video-LLaVA's
-    inputs (VideoLLaVA_HF.generate_inner on a tiny VideoLlavaForConditionalGeneration, recorded)."""
+    inputs (VideoLLaVA_HF.generate_inner on a tiny VideoLlavaForConditionalGeneration, recorded), and MVBench_MP4's
+    frames (its own frame choice and pixel round trip) and messages."""
     import json
 
     work.mkdir(parents=True, exist_ok=True)
@@ -210,10 +211,12 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
              "mmbench_video": lambda c: f"{c['video']} nframe {c['nframe']} pack {c['pack']} llm {c.get('video_llm', False)}",
              "pack_split": lambda c: repr(c["answer"])[:30],
              "subtitles": lambda c: f"{c['video']} {c['setting']} llm {c['video_llm']}",
-             "video_llava": lambda c: f"{c['video']} {c['tensors']}"}
+             "video_llava": lambda c: f"{c['video']} {c['tensors']}",
+             "mvbench_mp4": lambda c: f"{c['video']} {c['setting']}"}
     checks = {"frames": ("indices", "info", "names", "jpeg bytes", "pixels", "cached read"), "decode": ("pixels",),
               "qwen": ("tensor",), "mmbench_video": ("message",), "pack_split": ("split", "status"),
-              "subtitles": ("message",), "video_llava": ("inputs", "generate kwargs")}
+              "subtitles": ("message",), "video_llava": ("inputs", "generate kwargs"),
+              "mvbench_mp4": ("names", "jpeg bytes", "pixels", "message", "video_llm message")}
     res = {"cases": [{"bench": f"video {kind}", "index": label[kind](c), "checks": {k: c[k] for k in checks[kind]}}
                      for kind in checks for c in found[kind]]}
     res["cases"] += [{"bench": "video decode", "index": c["video"], "checks": {

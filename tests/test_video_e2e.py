@@ -129,3 +129,35 @@ def test_missing_videos_say_how_to_get_them(tmp_path, docker_client):
                    env={"LMUData": str(tmp_path / "empty")})
     assert proc.returncode != 0 and f"run `vlmrun data fetch {BENCH}`" in proc.stdout, proc.stdout[-1500:]
     assert "Traceback" not in proc.stdout
+
+
+def test_mvbench_mp4_layout_runs(lmu, tmp_path, project_copy):
+    """MVBench_MP4's layout (a folder per task, file names with their extension, its own frame choice and prompt),
+    on the mini benchmark's videos under a task folder, with a 12-question TSV in its columns."""
+    import hashlib
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "lmu"
+    shutil.copytree(lmu / BENCH / "video", root / "MVBench_MP4" / "clevrer" / "video_validation")
+    rows = ["index\ttask_type\tprefix\tvideo\tquestion\tanswer\tcandidates"]
+    for k, v in enumerate(sorted(p.name for p in (root / "MVBench_MP4" / "clevrer" / "video_validation").iterdir()) * 3):
+        rows.append(f"{k}\t{'Object Existence' if k % 2 else 'Action Sequence'}\tclevrer/video_validation/\t{v}\t"
+                    f"What colour is the square?\t{v.split('-')[0]}\t['red', 'green', 'blue', 'yellow']")
+    tsv = ("\n".join(rows) + "\n").encode()
+    (root / "MVBench_MP4.tsv").write_bytes(tsv)
+    m = project_copy / "manifests" / "benchmarks" / "MVBench_MP4.yaml"
+    data = yaml.safe_load(m.read_text())
+    data.update(md5=hashlib.md5(tsv).hexdigest(), rows=12)
+    m.write_text(yaml.safe_dump(data))
+    env = {"VLMRUN_HOME": str(project_copy), "LMUData": str(root)}
+    for model in ("tiny-internvl", "tiny-qwen2-vl"):
+        proc = run_cli("eval", model, "--bench", "MVBench_MP4", "--nframe", "4", "--work-dir", str(tmp_path / "w"),
+                       env=env)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        run = tmp_path / "w" / model / "MVBench_MP4_4frame"
+        scores = _prov(run)["scores"]
+        assert len(_shards(run)) == 12 and {"overall", "Object Existence", "Action Sequence"} <= set(scores), scores
+    frames = root / "images" / "MVBench_MP4" / "red-right-4s.mp4"  # VLMEvalKit's folder: the file name, extension kept
+    assert sorted(p.name for p in frames.glob("frame-*")) == [f"frame-{i}-of-4.jpg" for i in range(1, 5)]

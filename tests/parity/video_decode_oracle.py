@@ -40,7 +40,8 @@ def main(site: str, root: str, out: str, video_llava: str = "") -> int:
     res = {"frames": frames_cases(root, videos), "decode": decode_cases(root, videos),
            "qwen": qwen_cases(root, videos), "mmbench_video": mmbench_video_cases(root, videos),
            "pack_split": pack_split_cases(), "subtitles": subtitle_cases(root, videos),
-           "video_llava": video_llava_cases(root, videos, video_llava) if video_llava else []}
+           "video_llava": video_llava_cases(root, videos, video_llava) if video_llava else [],
+           "mvbench_mp4": mvbench_cases(root, videos)}
     with open(out, "w") as f:
         json.dump(res, f)
     return 0
@@ -275,6 +276,50 @@ def subtitle_cases(root, videos):
                 ours = message("videomme", line["question"], line["candidates"], len(images), video_llm, subs)
                 out.append({"video": v, "setting": s, "video_llm": video_llm,
                             "message": _items(theirs, video=("video",)) == ours, "subtitles": subs[:60]})
+    return out
+
+
+def mvbench_cases(root, videos):
+    """MVBench_MP4.build_prompt (its segment-middle frames for nframe, its Stack/ToTorchFormatTensor/ToPILImage
+    round trip, saved with PIL) against FrameCache.dataset_frames(layout mvbench_mp4) and video.message."""
+    import numpy as np
+    import torchvision.transforms as T
+    from PIL import Image
+    from vlmeval.dataset.mvbench import MVBench_MP4
+    from vlmeval.dataset.utils.mvbench import Stack, ToTorchFormatTensor
+
+    from vlmrun_worker.frames import FrameCache
+    from vlmrun_worker.video import message
+
+    out = []
+    for s in ({"nframe": 4}, {"nframe": 8}, {"nframe": 16}, {"fps": 1.0}, {"fps": 2.0}):
+        frame_root, cache_root = tempfile.mkdtemp(), tempfile.mkdtemp()
+        ds = _stub_dataset(MVBench_MP4, root, frame_root, s.get("nframe", 0), s.get("fps", -1))
+        ds.transform = T.Compose([Stack(), ToTorchFormatTensor()])
+        for name in ("frame_paths", "frame_paths_fps", "read_video", "get_index_by_frame", "get_index_by_fps",
+                     "save_video_frames", "save_video_into_images", "qa_template"):
+            setattr(ds, name, types.MethodType(getattr(MVBench_MP4, name), ds))
+        cache = FrameCache(cache_root)
+        for v in videos:
+            cands = ["red", "green", "blue", "yellow"]
+            line = {"video": v + ".mp4", "prefix": "video/", "question": "What colour is the square?",
+                    "candidates": repr(cands), "answer": "red", "task_type": "Object Existence"}
+            theirs = MVBench_MP4.build_prompt(ds, line, video_llm=False)
+            paths = [m["value"] for m in theirs if m["type"] == "image"]
+            images, idx, _ = cache.dataset_frames(line["video"], os.path.join(root, "video", line["video"]),
+                                                  s.get("nframe", 0), s.get("fps", -1), layout="mvbench_mp4")
+            ours_dir = os.path.join(cache_root, line["video"])
+            theirs_llm = MVBench_MP4.build_prompt(ds, line, video_llm=True)
+            out.append({
+                "video": v, "setting": s, "n": len(paths),
+                "names": sorted(os.path.basename(p) for p in paths) == sorted(os.listdir(ours_dir)),
+                "jpeg bytes": all(open(p, "rb").read() == open(os.path.join(ours_dir, os.path.basename(p)), "rb").read()
+                                  for p in paths),
+                "pixels": all(np.array_equal(np.asarray(Image.open(p).convert("RGB")), np.asarray(b))
+                              for p, b in zip(paths, images)),
+                "message": _items(theirs) == message("mvbench_mp4", line["question"], line["candidates"], len(images)),
+                "video_llm message": _items(theirs_llm, video=("video",)) == message(
+                    "mvbench_mp4", line["question"], line["candidates"], 0, video_llm=True)})
     return out
 
 

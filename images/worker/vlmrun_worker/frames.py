@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .video import dataset_indices, frame_names
+from .video import dataset_indices, frame_names, mvbench_indices, mvbench_pixels
 
 
 class VideoError(ValueError):
@@ -96,12 +96,18 @@ class FrameCache:
     def folder(self, video: str) -> Path:
         return self.root / video
 
-    def dataset_frames(self, video: str, path: str, nframe: int = 0, fps: float = -1) -> tuple[list, list, dict]:
-        """VLMEvalKit's save_video_frames: (frame images as its models open them, indices, {'fps', 'n_frames'})."""
+    def dataset_frames(self, video: str, path: str, nframe: int = 0, fps: float = -1,
+                       layout: str = "videomme") -> tuple[list, list, dict]:
+        """VLMEvalKit's save_video_frames: (frame images as its models open them, indices, {'fps', 'n_frames'}).
+        layout mvbench_mp4: MVBench_MP4's own frame choice for nframe and its pixel round trip."""
         from PIL import Image
 
         n_frames, vfps = probe(path)
-        indices = dataset_indices(n_frames, vfps, nframe=nframe, fps=fps)
+        mvbench = layout == "mvbench_mp4"
+        if mvbench and nframe > 0:
+            indices = mvbench_indices(n_frames, nframe)
+        else:
+            indices = dataset_indices(n_frames, vfps, nframe=nframe, fps=fps)
         if not indices:
             raise VideoError(f"{path}: {n_frames} frames at {vfps:g} fps give no frame at {fps} fps")
         folder = self.folder(video)
@@ -114,7 +120,8 @@ class FrameCache:
                     t = time.monotonic()
                     arrays = decode(path, [k for k, _ in todo])
                     for k, p in todo:
-                        _save(Image.fromarray(arrays[k]), p, format="JPEG")
+                        rgb = mvbench_pixels(arrays[k]) if mvbench else arrays[k]
+                        _save(Image.fromarray(rgb), p, format="JPEG")
                     made = len(todo)
                     self._count(made, time.monotonic() - t)
         self.stats["frames_cached"] += len(paths) - made

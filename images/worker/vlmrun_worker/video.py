@@ -147,8 +147,36 @@ You will be provided with {} separate frames uniformly sampled from a video, the
 Please analyze these images and provide the answer to the question about the video content.
 Please directly reply with your response to the only question.
 """
-LAYOUTS = ("videomme", "mmbench_video")
+LAYOUTS = ("videomme", "mmbench_video", "mvbench_mp4")
 VIDEO = ("video",)  # the item a model that takes the video itself gets in place of the frames
+
+
+MVBENCH_SYS = """Carefully watch the video and pay attention to the cause and sequence of events, the detail and movement of objects, and the action and pose of persons. Based on your observations, select the best option that accurately addresses the question.
+"""
+
+
+def mvbench_indices(n_frames: int, nframe: int) -> list[int]:
+    """MVBench_MP4.get_index_by_frame: nframe segments of the video's (frames - 1), each segment's middle:
+    int(seg / 2 + np.round(seg * k)) (numpy rounds half to even, as Python's round does)."""
+    seg = float(n_frames - 1) / nframe
+    return [int(seg / 2 + round(seg * k)) for k in range(nframe)]
+
+
+def mvbench_pixels(rgb):
+    """MVBench_MP4's round trip of a decoded frame, with the same torch operations (ToTorchFormatTensor:
+    float() / 255; ToPILImage: * 255, then byte(), which truncates)."""
+    import torch
+
+    return torch.from_numpy(rgb).float().div(255).mul(255).byte().numpy()
+
+
+def mvbench_question(question: str, candidates) -> str:
+    """MVBench_MP4.qa_template: 'Question: ...\nOptions:\n(A) ...' (the answer line is not part of the prompt)."""
+    import ast
+
+    cands = ast.literal_eval(candidates) if isinstance(candidates, str) else candidates
+    text = f"Question: {question}\nOptions:\n" + "".join(f"({chr(ord('A') + k)}) {c}\n" for k, c in enumerate(cands))
+    return text.rstrip()
 
 
 def question_text(layout: str, question: str, candidates) -> str:
@@ -158,6 +186,8 @@ def question_text(layout: str, question: str, candidates) -> str:
         import ast
 
         return question + "\n" + "\n".join(ast.literal_eval(candidates) if isinstance(candidates, str) else candidates)
+    if layout == "mvbench_mp4":
+        return mvbench_question(question, candidates)
     return question
 
 
@@ -171,6 +201,9 @@ def message(layout: str, question: str, candidates, n_frames: int, video_llm: bo
         body = [VIDEO] if video_llm else [("image", k) for k in range(n_frames)]
         text = VIDEOMME_FRAMES if subtitles is None else VIDEOMME_FRAMES_SUB.format(subtitles)
         return ["", *body, text, f"Question: {q}\nAnswer: "]
+    if layout == "mvbench_mp4":  # its system text, the frames, the question, then 'Best option:(' as the answer's start
+        body = [VIDEO] if video_llm else [("image", k) for k in range(n_frames)]
+        return [MVBENCH_SYS, *body, q, "\nOnly give the best option.", "Best option:("]
     if video_llm:
         return [q, VIDEO]
     return [MMBENCH_VIDEO_NOPACK.format(n_frames), *[("image", k) for k in range(n_frames)], f"Question: {q}\nAnswer: "]

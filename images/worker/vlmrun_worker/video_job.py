@@ -2,7 +2,8 @@
 frames and message, and the predictions it gives back.
 
 The job file's `video` block (written by the host):
-  layout     videomme | mmbench_video: which VLMEvalKit dataset class's build_prompt the messages follow
+  layout     videomme | mmbench_video | mvbench_mp4: which VLMEvalKit dataset class's build_prompt and frame
+             choice the requests follow
   root       the folder the TSV's videos are under (<root>/video/<video>.mp4; subtitles at the row's subtitle_path)
   frames     the frame cache folder ($LMUData/images/<benchmark> on the host)
   nframe     frames per video (> 0), or fps (> 0): exactly one of them
@@ -107,8 +108,12 @@ class VideoJob:
         return {u.index for u in units if all(r.index in done for r in u.rows)}
 
     def video_path(self, row: Row) -> str:
-        """<root>/video/<video>.mp4, where both VLMEvalKit classes read it (save_video_frames)."""
-        path = Path(self.spec.root) / "video" / f"{row.extra['video']}.mp4"
+        """<root>/video/<video>.mp4, where VideoMME and MMBenchVideo read it (save_video_frames); MVBench_MP4:
+        <root>/<prefix>/<video> (the row's task folder, the file name with its extension)."""
+        if self.spec.layout == "mvbench_mp4":
+            path = Path(self.spec.root) / (row.extra.get("prefix") or "") / row.extra["video"]
+        else:
+            path = Path(self.spec.root) / "video" / f"{row.extra['video']}.mp4"
         if not path.is_file():
             raise DataError(f"video {row.extra['video']!r} of row {row.index} not found at {path}")
         return str(path)
@@ -122,7 +127,8 @@ class VideoJob:
         subs = None
         frames, indices, info = [], [], None
         if self.spec.input == "frames" or self.spec.subtitles:
-            frames, indices, info = self.cache.dataset_frames(unit.video, path, self.spec.nframe, self.spec.fps)
+            frames, indices, info = self.cache.dataset_frames(unit.video, path, self.spec.nframe, self.spec.fps,
+                                                              self.spec.layout)
         if self.spec.subtitles:
             srt = Path(self.spec.root) / (row.extra.get("subtitle_path") or f"subtitle/{unit.video}.srt")
             subs = subtitle_text(str(srt), indices, info["fps"]) if srt.is_file() else ""
