@@ -164,10 +164,14 @@ def video(a) -> None:
         print(f"a {a.video_seconds} s video at 30 fps, {a.video_size}, H.264: made in {time.monotonic() - t:.1f} s ({tag})")
         out = subprocess.run([*docker, "python", "/bench/video_frames.py", "/work/long.mp4", "/work/cache"],
                              check=True, stdout=subprocess.PIPE, text=True).stdout
-        print(f"\n{'setting':<30} {'frames':>6}  {'decode+sample (cold)':>20}  {'from the cache':>14}  first indices")
+        print(f"\n{'setting':<30} {'frames':>6}  {'decode+sample (cold)':>20}  {'from the cache':>14}  "
+              f"{'decode: seeking / one pass (same frames)':>42}  first indices")
         for line in out.splitlines():
             r = json.loads(line)
-            print(f"{r['setting']:<30} {r['sampled']:>6}  {r['cold_s']:>18.2f} s  {r['warm_s']:>12.3f} s  {r['first']}")
+            how = (f"{r['decode_only_s']:.2f} s / {r['one_pass_s']:.2f} s ({'yes' if r['same_as_one_pass'] else 'NO'})"
+                   if r["seeks"] else f"one pass {r['one_pass_s']:.2f} s")
+            print(f"{r['setting']:<30} {r['sampled']:>6}  {r['cold_s']:>18.2f} s  {r['warm_s']:>12.3f} s  {how:>42}  "
+                  f"{r['first']}")
         lmu = tmp / "lmu"
         env = {**os.environ, "LMUData": str(lmu)}
         subprocess.run([sys.executable, "-m", "vlmrun.cli", "data", "fetch", "Video-MME-mini"], env=env, check=True,

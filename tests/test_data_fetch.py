@@ -1,49 +1,20 @@
 """`vlmrun data fetch`: md5-checked, resumable downloads into $LMUData, from a local file server (never the
 network); files already in $LMUData are reused; a bad download is a one-line error and is not used."""
 import hashlib
-import http.server
-import threading
 
 import pytest
 import yaml
 
 from .conftest import run_cli
+from .fileserver import Files, serve
 
 PAYLOAD = ("index\tquestion\tanswer\n" + "".join(f"{i}\tq{i}?\tYes\n" for i in range(20000))).encode()
 
 
-class RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves PAYLOAD, honouring Range requests; `cut` makes the first response stop early (a dropped link)."""
-    cut = None
-    requests = []
-
-    def do_GET(self):
-        rng = self.headers.get("Range")
-        RangeHandler.requests.append(rng)
-        start = int(rng.split("=")[1].rstrip("-")) if rng else 0
-        body = PAYLOAD[start:]
-        self.send_response(206 if rng else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if RangeHandler.cut is not None:
-            self.wfile.write(body[:RangeHandler.cut])
-            RangeHandler.cut = None
-            self.wfile.flush()
-            self.connection.shutdown(2)  # drop the connection mid-body
-            return
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    RangeHandler.requests = []
-    yield f"http://127.0.0.1:{srv.server_address[1]}/MME.tsv"
-    srv.shutdown()
+    with serve({"*": PAYLOAD}) as url:
+        yield f"{url}/MME.tsv"
 
 
 def _point_mme_at(project_copy, url, md5):
@@ -56,18 +27,18 @@ def _point_mme_at(project_copy, url, md5):
 def test_fetch_resumes_after_a_dropped_connection_and_checks_md5(project_copy, tmp_path, server):
     _point_mme_at(project_copy, server, hashlib.md5(PAYLOAD).hexdigest())
     env = {"VLMRUN_HOME": str(project_copy), "LMUData": str(tmp_path / "lmu")}
-    RangeHandler.cut = 100_000
+    Files.cut["/MME.tsv"] = 100_000
     first = run_cli("data", "fetch", "MME", env=env)
     assert first.returncode == 2 and "run `vlmrun data fetch MME` again to resume" in first.stdout
     part = tmp_path / "lmu" / "MME.tsv.part"
     assert part.stat().st_size == 100_000 and not (tmp_path / "lmu" / "MME.tsv").exists()
     second = run_cli("data", "fetch", "MME", env=env)
     assert second.returncode == 0, second.stdout
-    assert RangeHandler.requests[-1] == "bytes=100000-"  # resumed, not restarted
+    assert Files.requests[-1] == ("/MME.tsv", "bytes=100000-")  # resumed, not restarted
     assert (tmp_path / "lmu" / "MME.tsv").read_bytes() == PAYLOAD and not part.exists()
     third = run_cli("data", "fetch", "MME", env=env)
     assert third.returncode == 0 and "already in" in third.stdout
-    assert len(RangeHandler.requests) == 2  # reused: nothing downloaded again
+    assert len(Files.requests) == 2  # reused: nothing downloaded again
 
 
 def test_wrong_md5_is_one_line_and_the_file_is_not_used(project_copy, tmp_path, server):

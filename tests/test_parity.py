@@ -213,7 +213,8 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
              "subtitles": lambda c: f"{c['video']} {c['setting']} llm {c['video_llm']}",
              "video_llava": lambda c: f"{c['video']} {c['tensors']}",
              "mvbench_mp4": lambda c: f"{c['video']} {c['setting']}"}
-    checks = {"frames": ("indices", "info", "names", "jpeg bytes", "pixels", "cached read"), "decode": ("pixels",),
+    checks = {"frames": ("indices", "info", "names", "jpeg bytes", "pixels", "cached read"),
+              "decode": ("pixels",),
               "qwen": ("tensor",), "mmbench_video": ("message",), "pack_split": ("split", "status"),
               "subtitles": ("message",), "video_llava": ("inputs", "generate kwargs"),
               "mvbench_mp4": ("names", "jpeg bytes", "pixels", "message", "video_llm message")}
@@ -221,6 +222,7 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
                      for kind in checks for c in found[kind]]}
     res["cases"] += [{"bench": "video decode", "index": c["video"], "checks": {
         "frame count": c["frames"][0] == c["frames"][1], "fps": c["fps"][0] == c["fps"][1]}} for c in found["decode"]]
+    assert sum(c.get("seeks", False) for c in found["decode"]) >= 3  # the keyframe-seeking path was taken
     print("\n" + "; ".join(f"{kind}: {len(found[kind])} cases" for kind in checks))
     _assert_all_identical("video decoding, frames, Qwen2-VL video, MMBench-Video pack", res)
 

@@ -2,15 +2,14 @@
 downloaded resumably, its CRCs checked, unpacked once and flat into the video root as VLMEvalKit's unzip_hf_zip
 does; a second fetch downloads and unpacks nothing; a damaged archive is a one-line error."""
 import hashlib
-import http.server
 import io
-import threading
 import zipfile
 
 import pytest
 import yaml
 
 from .conftest import run_cli
+from .fileserver import Files, serve
 
 TSV = ("index\tvideo\tquestion\tanswer\tcandidates\tduration\tdomain\n"
        + "".join(f"{i}\tv{i % 3}\tq{i}?\tA\t['A. x', 'B. y']\tshort\tKnowledge\n" for i in range(6))).encode()
@@ -31,41 +30,10 @@ FILES = {
 }
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    cut, requests, files = None, [], FILES
-
-    def do_GET(self):
-        rng = self.headers.get("Range")
-        Handler.requests.append((self.path, rng))
-        data = Handler.files.get(self.path)
-        if data is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        start = int(rng.split("=")[1].rstrip("-")) if rng else 0
-        body = data[start:]
-        self.send_response(206 if rng else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if Handler.cut is not None and self.path == "/videos_chunked_01.zip":
-            self.wfile.write(body[:Handler.cut])
-            Handler.cut = None
-            self.wfile.flush()
-            self.connection.shutdown(2)
-            return
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    Handler.requests, Handler.files = [], dict(FILES)
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
+    with serve(FILES) as url:
+        yield url
 
 
 @pytest.fixture
@@ -84,7 +52,7 @@ def setup(project_copy, tmp_path, server):
 
 def test_archives_resume_unpack_once_and_are_reused(setup):
     env, root = setup
-    Handler.cut = 200_000
+    Files.cut["/videos_chunked_01.zip"] = 200_000
     first = run_cli("data", "fetch", "Video-MME", env=env)
     assert first.returncode != 0 and "run `vlmrun data fetch Video-MME` again to resume" in first.stdout, first.stdout
     assert "Traceback" not in first.stdout
@@ -92,15 +60,15 @@ def test_archives_resume_unpack_once_and_are_reused(setup):
 
     second = run_cli("data", "fetch", "Video-MME", env=env)
     assert second.returncode == 0, second.stdout
-    assert ("/videos_chunked_01.zip", "bytes=200000-") in Handler.requests  # resumed, not restarted
+    assert ("/videos_chunked_01.zip", "bytes=200000-") in Files.requests  # resumed, not restarted
     assert sorted(p.name for p in (root / "video").iterdir()) == ["v0.mp4", "v1.mp4", "v2.mp4"]  # flat
     assert (root / "video" / "v1.mp4").read_bytes() == b"\x01" * 300_000
     assert (root / "subtitle" / "v0.srt").read_text().endswith("hello\n")
     assert "3 archive(s) downloaded, 3 unpacked, 0 already unpacked" in second.stdout, second.stdout
 
-    Handler.requests = []
+    Files.requests = []
     third = run_cli("data", "fetch", "Video-MME", env=env)
-    assert third.returncode == 0 and Handler.requests == [], (third.stdout, Handler.requests)
+    assert third.returncode == 0 and Files.requests == [], (third.stdout, Files.requests)
     assert "0 archive(s) downloaded, 0 unpacked, 3 already unpacked" in third.stdout, third.stdout
 
 
@@ -108,7 +76,7 @@ def test_a_damaged_archive_is_a_one_line_error_and_not_unpacked(setup):
     env, root = setup
     bad = bytearray(FILES["/videos_chunked_02.zip"])
     bad[bad.index(b"\x02" * 10) + 5] = 0x07  # one byte of a member flipped: its CRC fails
-    Handler.files["/videos_chunked_02.zip"] = bytes(bad)
+    Files.files["/videos_chunked_02.zip"] = bytes(bad)
     proc = run_cli("data", "fetch", "Video-MME", env=env)
     assert proc.returncode != 0 and "fails its CRC check" in proc.stdout and "Traceback" not in proc.stdout, proc.stdout
     assert not (root / "video" / "v2.mp4").exists()

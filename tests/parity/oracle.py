@@ -25,12 +25,7 @@ import vlmeval_import  # noqa: E402
 def setup_vlmeval(site: str, stub: list[str]) -> None:
     """`stub`: packages to stand in for although the checks use VLMEvalKit code that imports them (the
     transformers-4.37 image has no torchvision: InternVL's load_image is then compared in another image)."""
-    sys.path.insert(1, site)
-    vlmeval_import.REAL.difference_update(stub)
-    vlmeval_import.install_stubs()
-    vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
-    vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
-    vlmeval_import.load_dataset_package(site)
+    vlmeval_import.setup(site, stub)
 
 
 def same(a, b) -> bool:

@@ -25,14 +25,10 @@ PACK_ANSWERS = ['{"0": "A", "1": "B", "2": "C"}', "{'0': 'A'}", '{"0": "red"}\n{
 
 def main(site: str, root: str, out: str, video_llava: str = "") -> int:
     os.environ["VLMRUN_ORACLE_SITE"] = site
-    sys.path.insert(1, site)
     sys.path.insert(0, "/parity")
     import vlmeval_import
 
-    vlmeval_import.install_stubs()
-    vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
-    vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
-    vlmeval_import.load_dataset_package(site)
+    vlmeval_import.setup(site)
     copy = os.path.join(tempfile.mkdtemp(), "videos")  # VideoMME locks next to the video: a writable copy
     shutil.copytree(root, copy)
     root = copy
@@ -63,7 +59,22 @@ def decode_cases(root, videos):
 
     from vlmrun_worker.frames import decode, probe
 
+    from vlmrun_worker.frames import _decode_sequential, _seek_plan
+    from vlmrun_worker.synth_video import COLOURS, encode, frame
+
     out = []
+    # seeking: a 20 s video with a keyframe every 12 frames, sparse frames reached by seeking to their keyframe
+    gop = os.path.join(root, "gop12.mp4")
+    encode(__import__("pathlib").Path(gop), (frame(COLOURS["green"], "down", k, 480) for k in range(480)), gop=12)
+    vr = decord.VideoReader(gop)
+    for want in ([5, 100, 250, 479], [0, 61, 62, 200, 201, 202, 450], list(range(3, 480, 37)), [478, 12, 13]):
+        ours = decode(gop, want)
+        theirs = vr.get_batch(sorted(set(want))).asnumpy()
+        seq = _decode_sequential(gop, sorted(set(want)))
+        out.append({"video": f"gop12 {want[:4]}", "frames": [len(vr), 480], "fps": [24.0, vr.get_avg_fps()],
+                    "seeks": _seek_plan(gop, sorted(set(want))) is not None,
+                    "pixels": all(np.array_equal(ours[k], theirs[i]) and np.array_equal(ours[k], seq[k])
+                                  for i, k in enumerate(sorted(set(want))))})
     for v in videos:
         path = os.path.join(root, "video", v + ".mp4")
         vr = decord.VideoReader(path)

@@ -55,14 +55,10 @@ def fake_decord(videos: dict, asked: list):
 
 
 def main(site: str, out: str) -> int:
-    sys.path.insert(1, site)
     sys.path.insert(0, "/parity")
     import vlmeval_import
 
-    vlmeval_import.install_stubs()
-    vlmeval_import.bare_package("vlmeval", os.path.join(site, "vlmeval"))
-    vlmeval_import.bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
-    vlmeval_import.load_dataset_package(site)
+    vlmeval_import.setup(site)
     asked: list = []
     videos = {f"v{k}.mp4": c for k, c in enumerate(CASES)}
     sys.modules["decord"] = fake_decord(videos, asked)

@@ -122,3 +122,15 @@ def load_dataset_package(site: str) -> None:
                 SKIPPED.append(f"{getattr(node, 'module', None) or node.names[0].name}: {type(e).__name__}: {e}"[:160])
         else:
             exec(code, mod.__dict__)
+
+
+def setup(site: str, stub=()) -> None:
+    """VLMEvalKit from the oracle site, importable piece by piece: the site on sys.path, stand-ins for the
+    packages the image lacks (`stub`: more to stand in for), vlmeval and vlmeval.vlm without their __init__, its
+    dataset package."""
+    sys.path.insert(1, site)
+    REAL.difference_update(stub)
+    install_stubs()
+    bare_package("vlmeval", os.path.join(site, "vlmeval"))
+    bare_package("vlmeval.vlm", os.path.join(site, "vlmeval", "vlm"))
+    load_dataset_package(site)

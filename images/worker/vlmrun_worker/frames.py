@@ -47,24 +47,87 @@ def probe(path: str) -> tuple[int, float]:
 
 
 def decode(path: str, indices: list[int]) -> dict:
-    """{index: RGB uint8 array (H, W, 3)} for the wanted frames, in one pass in presentation order; only those
-    frames are converted to RGB."""
+    """{index: RGB uint8 array (H, W, 3)} for the wanted frames; only those are converted to RGB. Frame k is the
+    k-th frame in presentation order, as decord counts them. Sparse frames of a long video are reached by seeking
+    to the keyframe before each (found by demuxing, nothing decoded), decoding from there; where the stream's
+    timestamps do not allow that (missing or repeated), one pass from the start."""
+    want = sorted(set(indices))
+    if not want:
+        return {}
+    plan = _seek_plan(path, want)
+    out = _decode_seeking(path, want, *plan) if plan else _decode_sequential(path, want)
+    missing = set(want) - set(out)
+    if missing:
+        raise VideoError(f"{path}: frame(s) {sorted(missing)[:5]} not found ({len(out)} decoded)")
+    return out
+
+
+def _decode_sequential(path: str, want: list[int]) -> dict:
     import av
 
-    want = set(indices)
-    last = max(want) if want else -1
-    out = {}
+    keep, last, out = set(want), want[-1], {}
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         for k, frame in enumerate(c.decode(s)):
-            if k in want:
+            if k in keep:
                 out[k] = frame.to_ndarray(format="rgb24")
             if k >= last:
                 break
-    missing = want - set(out)
-    if missing:
-        raise VideoError(f"{path}: frame(s) {sorted(missing)[:5]} not found ({len(out)} decoded)")
+    return out
+
+
+def _seek_plan(path: str, want: list[int]):
+    """(every frame's pts in presentation order, the keyframes' pts) when seeking is exact and worth it: unique
+    timestamps on every frame, and wanted frames more than a keyframe interval apart somewhere."""
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        pts, keys = [], []
+        for p in c.demux(s):
+            if not p.size:
+                continue
+            if p.pts is None:
+                return None
+            pts.append(p.pts)
+            if p.is_keyframe:
+                keys.append(p.pts)
+    order = sorted(pts)
+    if len(set(order)) != len(order) or want[-1] >= len(order) or not keys:
+        return None
+    keys.sort()
+    gop = len(order) / len(keys)
+    if not any(b - a > 2 * gop for a, b in zip([-1, *want], want)):
+        return None  # dense: one pass is as fast
+    return order, keys
+
+
+def _decode_seeking(path: str, want: list[int], order: list[int], keys: list[int]) -> dict:
+    import bisect
+
+    import av
+
+    out = {}
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        frames, at = None, None  # the decoder's iterator, and the pts it last gave
+        for k in want:
+            target = order[k]
+            key = keys[max(0, bisect.bisect_right(keys, target) - 1)]
+            if frames is None or at is None or at > target or at < key:
+                c.seek(key, backward=True, any_frame=False, stream=s)
+                frames = c.decode(s)
+            for frame in frames:
+                at = frame.pts
+                if at is None:
+                    return _decode_sequential(path, want)
+                if at == target:
+                    out[k] = frame.to_ndarray(format="rgb24")
+                    break
+                if at > target:  # passed it (the seek landed after it): do it the safe way
+                    return _decode_sequential(path, want)
     return out
 
 

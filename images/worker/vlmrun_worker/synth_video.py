@@ -41,7 +41,7 @@ def frame(colour, direction: str, k: int, n: int, size=SIZE):
     return img
 
 
-def encode(path: Path, frames, fps: int = FPS, size=SIZE) -> None:
+def encode(path: Path, frames, fps: int = FPS, size=SIZE, gop: int | None = None) -> None:
     import av
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.mp4")
@@ -51,6 +51,8 @@ def encode(path: Path, frames, fps: int = FPS, size=SIZE) -> None:
         s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
         if codec == "libx264":
             s.options = {"threads": "1", "preset": "veryfast", "crf": "23"}
+        if gop:  # a keyframe every `gop` frames (the parity suite's seeking check)
+            s.codec_context.gop_size = gop
         for img in frames:
             for packet in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(packet)
