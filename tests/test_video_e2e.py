@@ -161,3 +161,29 @@ def test_mvbench_mp4_layout_runs(lmu, tmp_path, project_copy):
         assert len(_shards(run)) == 12 and {"overall", "Object Existence", "Action Sequence"} <= set(scores), scores
     frames = root / "images" / "MVBench_MP4" / "red-right-4s.mp4"  # VLMEvalKit's folder: the file name, extension kept
     assert sorted(p.name for p in frames.glob("frame-*")) == [f"frame-{i}-of-4.jpg" for i in range(1, 5)]
+
+
+def test_mmbench_video_layout_packs_and_stops_before_the_judge(lmu, tmp_path, project_copy):
+    """MMBench-Video's layout with --pack, predictions only (--mode infer: its scores need a judge): one request
+    per video with the pack prompt, 3 questions each split back."""
+    import hashlib
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "lmu"
+    shutil.copytree(lmu / BENCH / "video", root / "MMBench-Video" / "video")
+    rows = ["index\tvideo\tvideo_path\tquestion\tanswer\tdimensions"]
+    for k, v in enumerate(sorted(p.stem for p in (root / "MMBench-Video" / "video").iterdir()) * 3):
+        rows.append(f"{k}\t{v}\t./video/{v}.mp4\tWhat moves, and where?\tA square, {v.split('-')[1]}.\t['CP']")
+    tsv = ("\n".join(rows) + "\n").encode()
+    (root / "MMBench-Video.tsv").write_bytes(tsv)
+    m = project_copy / "manifests" / "benchmarks" / "MMBench-Video.yaml"
+    data = yaml.safe_load(m.read_text())
+    data.update(md5=hashlib.md5(tsv).hexdigest(), rows=12)
+    m.write_text(yaml.safe_dump(data))
+    proc = run_cli("eval", "tiny-internvl", "--bench", "MMBench-Video", "--nframe", "4", "--pack", "--mode", "infer",
+                   "--work-dir", str(tmp_path / "w"), env={"VLMRUN_HOME": str(project_copy), "LMUData": str(root)})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    recs = _shards(tmp_path / "w" / "tiny-internvl" / "MMBench-Video_4frame_pack")
+    assert len(recs) == 12 and len({r["video"] for r in recs}) == 4
