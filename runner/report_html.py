@@ -1,10 +1,9 @@
-"""The HTML report: one self-contained page (charts embedded as PNG), every score one click from the
+"""The HTML report: one self-contained page (charts embedded as SVG), every score one click from the
 provenance of the run that produced it."""
 from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import re
 
@@ -17,31 +16,60 @@ def _anchor(model: str, bench: str) -> str:
     return "prov-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{model}-{bench}")
 
 
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def _ticks(top: float) -> list[float]:
+    """Round y-axis ticks from 0 to at least `top` (1, 2 or 5 times a power of ten apart, about 5 of them)."""
+    import math
+
+    top = top if top > 0 else 1.0
+    raw = top / 5
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return [step * k for k in range(int(math.ceil(top / step)) + 1)]
+
+
 def _chart(df: pd.DataFrame, columns: list[str], title: str, ylabel: str) -> str:
-    """Grouped bars, models side by side; returns a data: URI."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Grouped bars, models side by side, as an SVG drawn here (no plotting library: it costs nearly a second
+    to import and render, on every eval); returns a data: URI."""
     models = list(df.index)
-    width = 0.8 / max(len(models), 1)
-    fig, ax = plt.subplots(figsize=(min(13.0, max(5.5, 0.45 * len(columns) * max(len(models), 1) + 2)), 4.2),
-                           dpi=100)
-    for k, model in enumerate(models):
-        xs = [i + (k - (len(models) - 1) / 2) * width for i in range(len(columns))]
-        ax.bar(xs, [float(df.loc[model, c]) for c in columns], width=width, label=model)
-    ax.set_xticks(range(len(columns)))
-    ax.set_xticklabels(columns, rotation=30 if len(columns) > 4 else 0, ha="right" if len(columns) > 4 else "center")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    values = [[float(df.loc[m, c]) if not pd.isna(df.loc[m, c]) else 0.0 for c in columns] for m in models]
+    ticks = _ticks(max((v for row in values for v in row), default=0.0))
+    slanted = len(columns) > 4
+    left, top, bottom = 60, 40, 90 if slanted else 50
+    right = 40 + 7 * max((len(str(m)) for m in models), default=0)  # the legend, right of the plot
+    width = int(min(1300, max(550, 45 * len(columns) * max(len(models), 1) + 200)))
+    height = 420
+    plot_w, plot_h = width - left - right, height - top - bottom
+    y = lambda v: top + plot_h * (1 - v / ticks[-1])  # noqa: E731
+    group = plot_w / max(len(columns), 1)
+    bar = 0.8 * group / max(len(models), 1)
+    esc = lambda s: html.escape(str(s), quote=True)  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="DejaVu Sans, Arial, sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2:.1f}" y="22" text-anchor="middle" font-size="14">{esc(title)}</text>']
+    for tk in ticks:
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tk):.1f}" y2="{y(tk):.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{y(tk) + 4:.1f}" text-anchor="end">{tk:g}</text>')
+    out.append(f'<text transform="translate(16 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">{esc(ylabel)}</text>')
+    for i, col in enumerate(columns):
+        cx = left + group * (i + 0.5)
+        for k, row in enumerate(values):
+            x = cx + (k - len(models) / 2) * bar
+            out.append(f'<rect x="{x:.1f}" y="{y(row[i]):.1f}" width="{bar:.1f}" height="{y(0) - y(row[i]):.1f}" '
+                       f'fill="{PALETTE[k % len(PALETTE)]}"><title>{esc(models[k])} {esc(col)}: {row[i]:g}</title></rect>')
+        label = (f'<text transform="translate({cx:.1f} {top + plot_h + 12}) rotate(-30)" text-anchor="end">{esc(col)}</text>'
+                 if slanted else f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{esc(col)}</text>')
+        out.append(label)
+    out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#333"/>')
+    for k, m in enumerate(models):  # the legend, top right
+        ly = top + 4 + 16 * k
+        out.append(f'<rect x="{left + plot_w + 12}" y="{ly}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>'
+                   f'<text x="{left + plot_w + 26}" y="{ly + 9}">{esc(m)}</text>')
+    out.append("</svg>")
+    return "data:image/svg+xml;base64," + base64.b64encode("".join(out).encode()).decode()
 
 
 def _table(df: pd.DataFrame, bench: str | None, table_id: str) -> str:
