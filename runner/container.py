@@ -94,18 +94,14 @@ def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Option
     ).to_dict()
 
 
-def torchrun_command(nproc, job_file: str, python: Optional[str] = None) -> list[str]:
-    launcher = [python, "-m", "torch.distributed.run"] if python else ["torchrun"]
-    return [*launcher, "--standalone", f"--nproc-per-node={nproc}", "-m", "vlmrun_worker", "run", job_file]
-
-
 def worker_command(job: Job, job_file: str, python: Optional[str] = None) -> list[str]:
-    """torchrun data parallelism for the transformers engine; one plain process for one rank (torchrun's launcher
-    process costs ~2 s per job: a second Python importing torch) and for vLLM, which manages its own GPU workers
-    (and must not see torchrun's distributed environment)."""
+    """Data parallelism for the transformers engine: the worker's own launcher (vlmrun_worker/launch.py: torchrun's
+    environment for one node, without torchrun's launcher process, which imports torch once more, ~2 s per job);
+    one plain process for one rank and for vLLM, which manages its own GPU workers (and must not see a distributed
+    environment)."""
     if job.engine == "vllm" or job.nproc == 1:
         return [python or "python", "-m", "vlmrun_worker", "run", job_file]
-    return torchrun_command(job.nproc, job_file, python)
+    return [python or "python", "-m", "vlmrun_worker", "launch", str(job.nproc), job_file]
 
 
 def base_env(gpus: Optional[GpuSpec]) -> dict:

@@ -68,7 +68,7 @@ def test_cpu_job_container_settings(tmp_path):
     assert env["HF_HUB_OFFLINE"] == env["TRANSFORMERS_OFFLINE"] == "1"
     assert env["CUDA_VISIBLE_DEVICES"] == ""
     assert env["PYTHONPATH"] == "/opt/vlmrun/worker"
-    # one rank: the worker itself, without torchrun's launcher process (~2 s per job)
+    # one rank: the worker itself, without a launcher process
     assert kw["command"] == ["python", "-m", "vlmrun_worker", "run", "/vlmrun/out/job.json"]
     assert payload["device"] == "cpu" and payload["data"] == "/vlmrun/data/MME-mini.tsv"
     assert payload["model_dir"] == "/vlmrun/model" and payload["adapter"] == "qwen2_vl"
@@ -94,11 +94,12 @@ def test_gpu_job_gets_device_request_and_one_rank_per_gpu(tmp_path):
     (dr,) = kw["device_requests"]
     assert dr["DeviceIDs"] == ["0", "1"] and dr["Capabilities"] == [["gpu"]]
     assert "CUDA_VISIBLE_DEVICES" not in kw["environment"]
-    assert "--nproc-per-node=2" in kw["command"]
+    assert kw["command"] == ["python", "-m", "vlmrun_worker", "launch", "2", "/vlmrun/out/job.json"]
     assert payload["device"] == "cuda"
     assert '--gpus="device=0,1"' in req.docker_cli()
     all_job = _job(tmp_path, gpus="all")
-    assert all_job.nproc == "gpu"  # torchrun: one rank per visible GPU
+    assert all_job.nproc == "gpu"  # one rank per visible GPU
+    assert docker_job_request(all_job, "img", tmp_path / "d.tsv", tmp_path / "w")[0].command[3:5] == ["launch", "gpu"]
     with pytest.raises(VlmrunError, match="exceeds the 2 GPU"):
         _job(tmp_path, gpus="0,1", nproc=3)
 
@@ -118,8 +119,7 @@ def test_local_request_runs_the_same_worker(tmp_path):
     assert req.command[1:] == ["-m", "vlmrun_worker", "run", str(job.run_dir / "job.json")]
     job.nproc = 2
     req, _ = local_job_request(job, tmp_path / "d.tsv", tmp_path / "w")
-    assert req.command[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m",
-                               "vlmrun_worker", "run", str(job.run_dir / "job.json")]
+    assert req.command[1:] == ["-m", "vlmrun_worker", "launch", "2", str(job.run_dir / "job.json")]
     assert req.env["PYTHONPATH"].startswith(str(worker_dir()))
     assert payload["data"] == str(tmp_path / "d.tsv") and payload["out_dir"] == str(job.run_dir)
 

@@ -2,7 +2,9 @@
 
   python -m vlmrun_worker env                     print the environment's versions as JSON
   python -m vlmrun_worker make-tiny RECIPE OUT    build a tiny random-weight model from a config
-  torchrun ... -m vlmrun_worker run JOB.json      data-parallel inference for one (model, benchmark) job
+  python -m vlmrun_worker run JOB.json            inference for one (model, benchmark) job (one rank; or a rank of
+                                                  `launch`, or of torchrun)
+  python -m vlmrun_worker launch N|gpu JOB.json   N data-parallel ranks of `run` (torchrun's environment, no torch)
   python -m vlmrun_worker inspect JOB.json [ROW]  what the model is given for one row (no weights loaded)
   python -m vlmrun_worker api JOB.json            an API model's job (on the host: requests, no torch)
   python -m vlmrun_worker serve JOB.json [--host H] [--port P]   the model behind /v1/chat/completions
@@ -31,6 +33,10 @@ def main(argv):
         from .run import main_guarded
 
         return main_guarded(args[0])
+    if cmd == "launch":
+        from .launch import main as launch_main
+
+        return launch_main(args)
     if cmd == "api" and len(args) == 1:
         from .api_run import main_guarded as api_main
 

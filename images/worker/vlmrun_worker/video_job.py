@@ -89,7 +89,6 @@ def read_video_rows(path: str) -> list[Row]:
 class VideoJob:
     def __init__(self, job):
         self.spec = VideoSpec.of(job.video)
-        self.bench = job.bench
         self.cache = FrameCache(self.spec.frames)
         self.stats = {"pack_parse_ok": 0, "pack_parse_fail": 0, "pack_questions_unanswered": 0}
 

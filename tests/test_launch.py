@@ -1,0 +1,41 @@
+"""The worker's rank launcher (vlmrun_worker/launch.py), in place of torchrun: torchrun's environment per rank,
+a failing rank stops the others and its exit code is the launcher's. Real processes, no torch needed."""
+import sys
+import time
+
+from vlmrun_worker import launch
+
+PROBE = ("import json, os, sys; print(json.dumps({k: os.environ.get(k) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', "
+         "'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', 'OMP_NUM_THREADS')}), flush=True)")
+
+
+def test_each_rank_gets_torchruns_environment(capfd, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert launch.main(["3", "job.json"], [sys.executable, "-c", PROBE]) == 0
+    import json
+
+    envs = sorted((json.loads(l) for l in capfd.readouterr().out.splitlines()), key=lambda e: e["RANK"])
+    assert [(e["RANK"], e["LOCAL_RANK"], e["WORLD_SIZE"], e["LOCAL_WORLD_SIZE"]) for e in envs] == [
+        ("0", "0", "3", "3"), ("1", "1", "3", "3"), ("2", "2", "3", "3")]
+    assert {e["MASTER_ADDR"] for e in envs} == {"127.0.0.1"} and len({e["MASTER_PORT"] for e in envs}) == 1
+    assert {e["OMP_NUM_THREADS"] for e in envs} == {"1"}  # as torchrun sets it for several ranks
+
+
+def test_a_failing_rank_stops_the_others_and_gives_its_code():
+    t = time.monotonic()
+    code = launch.main(["2", "job.json"], [sys.executable, "-c", "import os, sys, time\n"
+                                           "if os.environ['RANK'] == '1': sys.exit(3)\ntime.sleep(120)"])
+    assert code == 3 and time.monotonic() - t < 30  # the sleeping rank was stopped, not waited for
+
+
+def test_a_killed_rank_reads_as_a_shell_would(tmp_path):
+    code = launch.main(["2", "job.json"], [sys.executable, "-c", "import os, signal, time\n"
+                                           "if os.environ['RANK'] == '0': os.kill(os.getpid(), signal.SIGKILL)\n"
+                                           "time.sleep(120)"])
+    assert code == 137  # SIGKILL: 128 + 9, what the host reads as killed (an OOM kill included)
+
+
+def test_bad_job_file_is_bad_input_for_every_rank(tmp_path):
+    job = tmp_path / "job.json"
+    job.write_text("{}")
+    assert launch.main(["2", str(job)]) == 2  # the worker's JobFileError: exit 2, never retried
