@@ -59,7 +59,7 @@ def eval_cmd(
     models: List[str] = typer.Argument(..., help="model names (see `vlmrun models list`)"),
     bench: List[str] = typer.Option(["MME"], "--bench", "-b", help="benchmark name(s)"),
     work_dir: Path = typer.Option(Path("outputs"), "--work-dir", "-w", help="where predictions, scores and reports go"),
-    nproc: Optional[int] = typer.Option(None, "--nproc", help="torchrun ranks per job (default: one per GPU, 1 on CPU)"),
+    nproc: Optional[int] = typer.Option(None, "--nproc", help="data-parallel ranks per job (default: one per GPU, 1 on CPU)"),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="all | N | 0,1 (device ids); leave out to run on CPU"),
     mode: str = typer.Option("all", "--mode", help="all | infer | eval"),
     backend: str = typer.Option("docker", "--backend", help="docker | local (no container) | slurm (job array) | "
@@ -82,7 +82,7 @@ def eval_cmd(
     registry: Optional[str] = typer.Option(None, "--registry", help="k8s, slurm: registry the image is pushed to"),
     backend_opt: List[str] = typer.Option([], "--backend-opt", "-o", help="any option of the backend as KEY=VALUE "
                                           "(the config file takes the same keys)"),
-    engine: str = typer.Option("hf", "--engine", help="hf (transformers, torchrun data parallel) | vllm (GPU only)"),
+    engine: str = typer.Option("hf", "--engine", help="hf (transformers, data parallel ranks) | vllm (GPU only)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="override the model's batch size"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N rows of each benchmark"),
     prefetch: Optional[int] = typer.Option(None, "--prefetch", help="preprocessing threads per rank, ahead of the "

@@ -1,4 +1,5 @@
-"""torchrun entry: each rank takes a strided share of the unfinished rows and appends its predictions."""
+"""A rank's entry (one process, or a rank of `launch`): it takes a strided share of the unfinished rows and
+appends its predictions."""
 from __future__ import annotations
 
 import json
