@@ -58,4 +58,4 @@ def test_dry_run_prints_the_container_request(tmp_path):
     out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--gpus", "0,1", "--dry-run", "--work-dir", str(tmp_path))
     assert out.returncode == 0, out.stdout
     assert "--network=none" in out.stdout and '--gpus="device=0,1"' in out.stdout
-    assert "--nproc-per-node=2" in out.stdout
+    assert "python -m vlmrun_worker launch 2 /vlmrun/out/job.json" in out.stdout  # two ranks, one container
