@@ -131,13 +131,26 @@ def test_missing_videos_say_how_to_get_them(tmp_path, docker_client):
     assert "Traceback" not in proc.stdout
 
 
+def _install(project_copy, root, bench: str, rows: list[str]) -> dict:
+    """A benchmark's TSV (these rows) into root ($LMUData), its manifest in the project copy pointed at it; the
+    environment for run_cli."""
+    import hashlib
+
+    import yaml
+
+    tsv = ("\n".join(rows) + "\n").encode()
+    (root / f"{bench}.tsv").write_bytes(tsv)
+    m = project_copy / "manifests" / "benchmarks" / f"{bench}.yaml"
+    data = yaml.safe_load(m.read_text())
+    data.update(md5=hashlib.md5(tsv).hexdigest(), rows=len(rows) - 1)
+    m.write_text(yaml.safe_dump(data))
+    return {"VLMRUN_HOME": str(project_copy), "LMUData": str(root)}
+
+
 def test_mvbench_mp4_layout_runs(lmu, tmp_path, project_copy):
     """MVBench_MP4's layout (a folder per task, file names with their extension, its own frame choice and prompt),
     on the mini benchmark's videos under a task folder, with a 12-question TSV in its columns."""
-    import hashlib
     import shutil
-
-    import yaml
 
     root = tmp_path / "lmu"
     shutil.copytree(lmu / BENCH / "video", root / "MVBench_MP4" / "clevrer" / "video_validation")
@@ -145,13 +158,7 @@ def test_mvbench_mp4_layout_runs(lmu, tmp_path, project_copy):
     for k, v in enumerate(sorted(p.name for p in (root / "MVBench_MP4" / "clevrer" / "video_validation").iterdir()) * 3):
         rows.append(f"{k}\t{'Object Existence' if k % 2 else 'Action Sequence'}\tclevrer/video_validation/\t{v}\t"
                     f"What colour is the square?\t{v.split('-')[0]}\t['red', 'green', 'blue', 'yellow']")
-    tsv = ("\n".join(rows) + "\n").encode()
-    (root / "MVBench_MP4.tsv").write_bytes(tsv)
-    m = project_copy / "manifests" / "benchmarks" / "MVBench_MP4.yaml"
-    data = yaml.safe_load(m.read_text())
-    data.update(md5=hashlib.md5(tsv).hexdigest(), rows=12)
-    m.write_text(yaml.safe_dump(data))
-    env = {"VLMRUN_HOME": str(project_copy), "LMUData": str(root)}
+    env = _install(project_copy, root, "MVBench_MP4", rows)
     for model in ("tiny-internvl", "tiny-qwen2-vl"):
         proc = run_cli("eval", model, "--bench", "MVBench_MP4", "--nframe", "4", "--work-dir", str(tmp_path / "w"),
                        env=env)
@@ -166,24 +173,16 @@ def test_mvbench_mp4_layout_runs(lmu, tmp_path, project_copy):
 def test_mmbench_video_layout_packs_and_stops_before_the_judge(lmu, tmp_path, project_copy):
     """MMBench-Video's layout with --pack, predictions only (--mode infer: its scores need a judge): one request
     per video with the pack prompt, 3 questions each split back."""
-    import hashlib
     import shutil
-
-    import yaml
 
     root = tmp_path / "lmu"
     shutil.copytree(lmu / BENCH / "video", root / "MMBench-Video" / "video")
     rows = ["index\tvideo\tvideo_path\tquestion\tanswer\tdimensions"]
     for k, v in enumerate(sorted(p.stem for p in (root / "MMBench-Video" / "video").iterdir()) * 3):
         rows.append(f"{k}\t{v}\t./video/{v}.mp4\tWhat moves, and where?\tA square, {v.split('-')[1]}.\t['CP']")
-    tsv = ("\n".join(rows) + "\n").encode()
-    (root / "MMBench-Video.tsv").write_bytes(tsv)
-    m = project_copy / "manifests" / "benchmarks" / "MMBench-Video.yaml"
-    data = yaml.safe_load(m.read_text())
-    data.update(md5=hashlib.md5(tsv).hexdigest(), rows=12)
-    m.write_text(yaml.safe_dump(data))
+    env = _install(project_copy, root, "MMBench-Video", rows)
     proc = run_cli("eval", "tiny-internvl", "--bench", "MMBench-Video", "--nframe", "4", "--pack", "--mode", "infer",
-                   "--work-dir", str(tmp_path / "w"), env={"VLMRUN_HOME": str(project_copy), "LMUData": str(root)})
+                   "--work-dir", str(tmp_path / "w"), env=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
     recs = _shards(tmp_path / "w" / "tiny-internvl" / "MMBench-Video_4frame_pack")
     assert len(recs) == 12 and len({r["video"] for r in recs}) == 4
