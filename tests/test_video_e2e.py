@@ -186,3 +186,19 @@ def test_mmbench_video_layout_packs_and_stops_before_the_judge(lmu, tmp_path, pr
     assert proc.returncode == 0, proc.stdout[-3000:]
     recs = _shards(tmp_path / "w" / "tiny-internvl" / "MMBench-Video_4frame_pack")
     assert len(recs) == 12 and len({r["video"] for r in recs}) == 4
+
+
+def test_local_backend_runs_video_jobs(lmu, tmp_path):
+    """--backend local: the same worker in a host venv from the family's lock (PyAV and pysubs2 included), the
+    videos and the frame cache read and written in place."""
+    from vlmrun.images import host_venv
+    from vlmrun.manifest import Catalogue
+
+    py = host_venv(Catalogue(), "transformers-4.37") / "bin" / "python"
+    proc = run_cli("eval", "tiny-internvl", "--bench", BENCH, "--nframe", "2", "--backend", "local",
+                   "--work-dir", str(tmp_path), env={"LMUData": str(lmu), "VLMRUN_LOCAL_PYTHON": str(py)})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    run = tmp_path / "tiny-internvl" / f"{BENCH}_2frame"
+    assert len(_shards(run)) == 12 and _prov(run)["backend"] == "local"
+    assert _prov(run)["run"]["times"]["video"]["frames_decoded"] == 8  # 4 videos x 2 frames, into the shared cache
+    assert (lmu / "images" / BENCH / "red-right-4s" / "frame-2-of-2.jpg").is_file()
