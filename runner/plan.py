@@ -26,7 +26,7 @@ class Job:
     driver: Optional[str] = None  # the host's NVIDIA driver the CUDA flavour was chosen for (cuda.py)
     max_batch_size: Optional[int] = None  # GPU: the worker grows the batch up to this as memory allows
     api_threads: int = 4  # API models: concurrent requests
-    video: Optional[dict] = None  # video benchmarks: nframe, fps, pack, subtitles, input (VideoSetting.job_dict)
+    video: Optional[dict] = None  # video benchmarks: nframe, fps, pack, subtitles, input (VideoSetting.for_job)
 
     @property
     def label(self) -> str:

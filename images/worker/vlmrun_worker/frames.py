@@ -173,21 +173,9 @@ class FrameCache:
             indices = dataset_indices(n_frames, vfps, nframe=nframe, fps=fps)
         if not indices:
             raise VideoError(f"{path}: {n_frames} frames at {vfps:g} fps give no frame at {fps} fps")
-        folder = self.folder(video)
-        paths = [folder / name for name in frame_names(len(indices), nframe=nframe, fps=fps)]
-        made = 0
-        if not all(p.exists() for p in paths):
-            with video_lock(folder):
-                todo = [(k, p) for k, p in zip(indices, paths) if not p.exists()]
-                if todo:
-                    t = time.monotonic()
-                    arrays = decode(path, [k for k, _ in todo])
-                    for k, p in todo:
-                        rgb = mvbench_pixels(arrays[k]) if mvbench else arrays[k]
-                        _save(Image.fromarray(rgb), p, format="JPEG")
-                    made = len(todo)
-                    self._count(made, time.monotonic() - t)
-        self.stats["frames_cached"] += len(paths) - made
+        paths = [self.folder(video) / name for name in frame_names(len(indices), nframe=nframe, fps=fps)]
+        self._fill(video, path, list(zip(indices, paths)),
+                   lambda rgb, p: _save(Image.fromarray(mvbench_pixels(rgb) if mvbench else rgb), p, format="JPEG"))
         images = [Image.open(p).convert("RGB") for p in paths]
         return images, indices, {"fps": vfps, "n_frames": n_frames}
 
@@ -196,23 +184,25 @@ class FrameCache:
         import numpy as np
         from PIL import Image
 
-        folder = self.folder(video)
-        paths = {k: folder / f"raw-{k}.png" for k in indices}
-        made = 0
-        if not all(p.exists() for p in paths.values()):
-            with video_lock(folder):
-                todo = sorted(k for k, p in paths.items() if not p.exists())
-                if todo:
-                    t = time.monotonic()
-                    arrays = decode(path, todo)
-                    for k in todo:
-                        _save(Image.fromarray(arrays[k]), paths[k], format="PNG", compress_level=1)
-                    made = len(todo)
-                    self._count(made, time.monotonic() - t)
-        self.stats["frames_cached"] += len(paths) - made
+        paths = {k: self.folder(video) / f"raw-{k}.png" for k in indices}
+        self._fill(video, path, sorted(paths.items()),
+                   lambda rgb, p: _save(Image.fromarray(rgb), p, format="PNG", compress_level=1))
         return [np.asarray(Image.open(paths[k]).convert("RGB")) for k in indices]
 
-    def _count(self, frames: int, seconds: float) -> None:
-        self.stats["videos_decoded"] += 1
-        self.stats["frames_decoded"] += frames
-        self.stats["decode_s"] += seconds
+    def _fill(self, video: str, path: str, targets: list, save) -> None:
+        """Every (frame index, file) of `targets` that is not on disk yet: decoded in one go under the video's
+        lock and written by `save(rgb, file)`; counted as decoded or as read from the cache."""
+        made = 0
+        if not all(p.exists() for _, p in targets):
+            with video_lock(self.folder(video)):
+                todo = [(k, p) for k, p in targets if not p.exists()]
+                if todo:
+                    t = time.monotonic()
+                    arrays = decode(path, [k for k, _ in todo])
+                    for k, p in todo:
+                        save(arrays[k], p)
+                    made = len(todo)
+                    self.stats["videos_decoded"] += 1
+                    self.stats["frames_decoded"] += made
+                    self.stats["decode_s"] += time.monotonic() - t
+        self.stats["frames_cached"] += len(targets) - made
