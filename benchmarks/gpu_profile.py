@@ -89,6 +89,7 @@ def run_config(adapter, rows, batch, workers, timer):
         torch.cuda.reset_peak_memory_stats()
     base = peak_mem()
     timer.take()
+    seen = dict(adapter.shared.stats)
     preds, tokens, t0 = {}, 0, time.monotonic()
     for samples, prepared in feed:
         tokens += int(prepared["attention_mask"].sum())
@@ -97,9 +98,11 @@ def run_config(adapter, rows, batch, workers, timer):
     sync()
     wall = time.monotonic() - t0
     phases = timer.take()
+    encoded = {k: adapter.shared.stats[k] - seen[k] for k in seen}
     return dict(batch=batch, prefetch=workers, rows=len(rows), wall_s=round(wall, 2),
                 samples_per_s=round(len(rows) / wall, 2), data_wait_s=round(feed.waited_s, 2),
                 prepare_s=round(feed.prepare_s, 2), prompt_tokens_per_row=round(tokens / len(rows)),
+                images_encoded=f"{encoded['encoded']}/{encoded['images']}",
                 gpu_phases_s={k: round(v, 2) for k, v in phases.items()},
                 peak_mem_per_sample_gb=round((peak_mem() - base) / batch / 2**30, 2)), preds
 
@@ -124,7 +127,21 @@ def compile_elementwise(adapter):
         blk.mlp.act = Act()
 
 
-VARIANTS = {"compile": compile_elementwise}
+def no_sharing(adapter):
+    """Every image processed and encoded, repeats too (as before a batch's repeated images were shared)."""
+    from vlmrun_worker.adapters.shared_images import ProcessOnce
+
+    ProcessOnce.ENABLED = False
+
+
+def sharing(adapter):
+    """A batch's repeated images processed and encoded once (the default; after noshare)."""
+    from vlmrun_worker.adapters.shared_images import ProcessOnce
+
+    ProcessOnce.ENABLED = True
+
+
+VARIANTS = {"compile": compile_elementwise, "noshare": no_sharing, "share": sharing}
 
 
 def main():
@@ -139,7 +156,8 @@ def main():
     ap.add_argument("--manifest", default=str(ROOT / "manifests" / "models" / "qwen2-vl-2b-random.yaml"))
     ap.add_argument("--profile", type=int, default=0, help="profile this many batches at the largest batch size")
     ap.add_argument("--variants", default="", help="comma list run at the largest batch size after the others: "
-                    "compile (torch.compile of the vision tower's elementwise work), prefetch=N (threads from here on), "
+                    "compile (torch.compile of the vision tower's elementwise work), noshare / share (a batch's repeated "
+                    "images encoded every time / once, the default), prefetch=N (threads from here on), "
                     "again (the last settings once more)")
     ap.add_argument("--out", default=".")
     a = ap.parse_args()

@@ -219,7 +219,8 @@ def full(a, proj: Path, tmp: Path) -> None:
         print(f"  {name:<17} {t['samples']:>5} samples  infer {t['infer_s']:8.2f} s  "
               f"{t['samples'] / t['infer_s']:7.2f} samples/s  waited for data {t.get('data_wait_s', 0):6.2f} s  "
               f"preprocessing {t.get('prepare_s', 0):6.2f} s on {t.get('prefetch_workers', '?')} thread(s)  "
-              f"batch {t.get('batch_size_used', '?')}  load {t['load_s']:.1f} s  wall {wall:.1f} s", flush=True)
+              f"batch {t.get('batch_size_used', '?')}  load {t['load_s']:.1f} s  wall {wall:.1f} s  images encoded "
+              f"{t.get('vision', {}).get('encoded', '?')}/{t.get('vision', {}).get('images', '?')}", flush=True)
     sps = {name: t["samples"] / t["infer_s"] for name, t, _ in rows}
     if "batch1" in sps:
         print("vs batch 1: " + "   ".join(f"{name} {v / sps['batch1']:.2f}x" for name, v in sps.items() if name != "batch1"))

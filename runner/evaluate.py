@@ -230,6 +230,8 @@ class Evaluator:
             r.times.update(mon.api)  # API models: requests sent, retries, cache hits
             if mon.video:
                 r.times["video"] = mon.video
+            if mon.vision:
+                r.times["vision"] = mon.vision
             env = mon.env
             if any(o.submitted for o in mine):
                 r.status = "submitted"

@@ -30,6 +30,7 @@ class JobMonitor:
         self.slowest = dict.fromkeys(self.SLOWEST, 0.0)
         self.samples = 0
         self.video: dict = {}
+        self.vision: dict = {}
         self.api: dict = {}
         self.env: Optional[dict] = None
         self.errors: list[str] = []
@@ -59,6 +60,8 @@ class JobMonitor:
             self.samples += int(ev.get("samples", 0))
             for k, v in (ev.get("video") or {}).items():  # video jobs: frames decoded or from the cache, decode time
                 self.video[k] = round(self.video.get(k, 0) + v, 3)
+            for k, v in (ev.get("vision") or {}).items():  # images given to the vision tower, and encoded
+                self.vision[k] = self.vision.get(k, 0) + int(v)
         elif kind == "env":
             self.env = {k: v for k, v in ev.items() if k != "event"}
         elif kind == "error":

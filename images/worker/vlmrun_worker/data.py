@@ -17,6 +17,7 @@ import ast
 import base64
 import io
 import os
+import zlib
 from dataclasses import dataclass, field
 
 # VLMEvalKit stores an image once; later rows that show the same image hold the first row's index instead.
@@ -154,7 +155,22 @@ def same_image_count(items: list, count=image_count) -> list:
     return items[:next((k for k, it in enumerate(items) if count(it) != n), len(items))]
 
 
+def image_identity(row) -> tuple:
+    """Equal for rows showing the same image(s) (VLMEvalKit's rows that refer to another row's image get its
+    image here); read from the base64 text's length and ends, so it costs nothing."""
+    images = row.image_b64 if isinstance(row.image_b64, list) else [row.image_b64]
+    return tuple((len(b), zlib.crc32(b[:1024].encode()), zlib.crc32(b[-1024:].encode())) for b in map(str, images))
+
+
 def group_by_length(rows: list[Row]) -> list[Row]:
     """The rows in an order where each batch holds rows of equal or near prompt length, so batches need little
-    padding. Predictions are written by index, so order changes neither the output nor resuming."""
-    return sorted(rows, key=length_key)
+    padding, and the rows of one image are next to each other (so the vision tower can encode it once for all of
+    them: adapters/shared_images.py). Each image's rows sort where its shortest one would. Predictions are written
+    by index, so order changes neither the output nor resuming."""
+    keys = [length_key(r) for r in rows]
+    ident = [image_identity(r) for r in rows]
+    first: dict = {}
+    for k, i in zip(keys, ident):
+        first[i] = min(first.get(i, k), k)
+    order = sorted(range(len(rows)), key=lambda j: (first[ident[j]], ident[j], keys[j]))
+    return [rows[j] for j in order]

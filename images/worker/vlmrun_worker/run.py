@@ -240,6 +240,9 @@ def run(job_path: str) -> int:
                        prefetch_workers=workers)
         if video:
             timings["video"] = video.report()
+        shared = getattr(adapter, "shared", None)
+        if shared is not None:  # images given to the vision tower, and how many it encoded (repeats once)
+            timings["vision"] = dict(shared.stats)
 
     if world > 1:
         dist.barrier()

@@ -21,6 +21,7 @@ import math
 
 from .base import (MMMU_DATASETS, PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs,
                    has_chinese, hint, options, with_suffix)
+from .shared_images import COPIES_KEY, ProcessOnce, SharedImages, as_list
 
 FACTOR = 28  # VLMEvalKit calls process_vision_info with qwen_vl_utils' default patch size 14 (x merge size 2)
 OCRBENCH_MIN_PIXELS = 10 * 10 * 28 * 28
@@ -175,18 +176,21 @@ class Adapter:
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
+        # on a GPU the weights load straight onto it (no copy through host memory first)
+        where = {"device_map": device} if device.startswith("cuda") else {}
         self.model = cls.from_pretrained(model_dir, attn_implementation=spec.get("attn_implementation", "sdpa"),
-                                         **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
+                                         **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where)
         self.model.to(device).eval()
         self.gen = generation_kwargs(self.spec)
         self.cuda = device.startswith("cuda")
+        self.shared = SharedImages(self.model.model.visual)
         if self.cuda:
             from .gpu import strided_conv_as_matmul
 
             strided_conv_as_matmul(self.model)
 
     def prepare(self, samples):
-        proc = self.processors.get()
+        proc = ProcessOnce.install(self.processors.get())
         texts, images, videos = [], [], []
         for s in samples:
             msgs = build_messages(s.question, self.spec, s.extra, len(s.images), s.message)
@@ -196,7 +200,7 @@ class Adapter:
                 videos += [video_tensor(s.video, self.spec)] if s.video is not None else []
             else:
                 images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
-        out = proc(text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt")
+        out = as_list(proc(text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt"))
         if self.cuda:
             from .gpu import pin_pixels
 
@@ -205,4 +209,5 @@ class Adapter:
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
+        self.shared.expect(inputs.pop(COPIES_KEY, None))
         return generate_answers(self.model, self.processor, inputs, self.gen)
