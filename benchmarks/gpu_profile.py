@@ -76,14 +76,14 @@ class PhaseTimer:
         return out
 
 
-def run_config(adapter, rows, batch, workers, timer):
+def run_config(adapter, rows, batch, workers, timer, pool=None):
     import torch
 
     from vlmrun_worker.data import group_by_length
     from vlmrun_worker.run import Prefetch
 
     order = group_by_length(rows) if batch > 1 else rows
-    feed = Prefetch(order, batch, adapter.prepare, workers)
+    feed = Prefetch(order, batch, adapter.prepare, workers, pool=pool)
     sync()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -157,7 +157,8 @@ def main():
     ap.add_argument("--profile", type=int, default=0, help="profile this many batches at the largest batch size")
     ap.add_argument("--variants", default="", help="comma list run at the largest batch size after the others: "
                     "compile (torch.compile of the vision tower's elementwise work), noshare / share (a batch's repeated "
-                    "images encoded every time / once, the default), prefetch=N (threads from here on), "
+                    "images encoded every time / once, the default), prefetch=N (threads from here on), processes=N "
+                    "(prefetch processes from here on), "
                     "again (the last settings once more)")
     ap.add_argument("--out", default=".")
     a = ap.parse_args()
@@ -203,13 +204,20 @@ def main():
 
     b = max(int(x) for x in a.batches.split(","))
     base_preds = preds
-    workers = a.prefetch
+    workers, pool = a.prefetch, None
     for v in [x for x in a.variants.split(",") if x]:
         if v.startswith("prefetch="):  # the preprocessing threads from here on
+            workers, pool = int(v.split("=", 1)[1]), None
+        elif v.startswith("processes="):  # prefetch processes from here on (the worker's default on a GPU)
+            from vlmrun_worker.adapters import preparer_for
+            from vlmrun_worker.procs import start_pool
+
             workers = int(v.split("=", 1)[1])
+            pool = start_pool(workers, *preparer_for("qwen2_vl", a.model_dir, spec, device))
+            list(pool.map(int, range(workers)))  # started: their start-up is not part of the run
         elif v != "again":  # again: the same settings once more (e.g. compile's time spent in the first run)
             VARIANTS[v](adapter)
-        r, preds = run_config(adapter, rows, b, workers, timer)
+        r, preds = run_config(adapter, rows, b, workers, timer, pool)
         r["variant"] = v
         r["same_as_base_at_this_batch"] = f"{sum(base_preds.get(i) == p for i, p in preds.items())}/{len(preds)}"
         results.append(r)

@@ -223,7 +223,7 @@ class Evaluator:
             r.times.update(container_start_s=round(mon.first_start or 0.0, 3), load_s=round(mon.load_s, 3),
                            container_s=round(max((o.seconds for o in mine), default=0.0), 3),
                            **{k: round(v, 3) for k, v in mon.slowest.items() if k.endswith("_s")},
-                           prefetch_workers=int(mon.slowest["prefetch_workers"]),
+                           prefetch_workers=int(mon.slowest["prefetch_workers"]), prefetch=mon.prefetch,
                            torch_threads=int(mon.slowest["torch_threads"]))
             if mon.slowest["batch_size"]:  # the batch the worker ran at (grown on a GPU from free memory)
                 r.times["batch_size_used"] = int(mon.slowest["batch_size"])

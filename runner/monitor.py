@@ -31,6 +31,7 @@ class JobMonitor:
         self.samples = 0
         self.video: dict = {}
         self.vision: dict = {}
+        self.prefetch = None  # how the rows were prepared: inline, threads or processes
         self.api: dict = {}
         self.env: Optional[dict] = None
         self.errors: list[str] = []
@@ -60,6 +61,7 @@ class JobMonitor:
             self.samples += int(ev.get("samples", 0))
             for k, v in (ev.get("video") or {}).items():  # video jobs: frames decoded or from the cache, decode time
                 self.video[k] = round(self.video.get(k, 0) + v, 3)
+            self.prefetch = ev.get("prefetch") or self.prefetch
             for k, v in (ev.get("vision") or {}).items():  # images given to the vision tower, and encoded
                 self.vision[k] = self.vision.get(k, 0) + int(v)
         elif kind == "env":

@@ -10,7 +10,7 @@ from PIL import Image
 
 from vlmrun_worker.adapters.base import PerThread
 from vlmrun_worker.data import Row
-from vlmrun_worker.run import Prefetch, job_cores, plan_threads
+from vlmrun_worker.run import Prefetch, job_cores, plan_prefetch
 
 
 def _rows(n):
@@ -81,17 +81,26 @@ def test_each_prefetch_thread_gets_its_own_processor_copy():
     assert a1 is not b1 and a1 is not proc and a1 == proc
 
 
-def test_threads_are_sized_together_from_the_cores():
-    # (preprocessing threads, torch threads) per rank
-    assert plan_threads("cpu", 1, cores=2) == (0, 2)  # few cores: inline, torch gets them all
-    assert plan_threads("cpu", 2, cores=2) == (0, 1)
-    assert plan_threads("cpu", 1, cores=16) == (1, 15)
-    assert plan_threads("cpu", 2, cores=16) == (1, 7)
-    assert plan_threads("cpu", 1, prefetch=3, cores=16) == (3, 13)  # --prefetch wins
-    assert plan_threads("cpu", 1, prefetch=0, cores=16) == (0, 16)
-    assert plan_threads("cuda:0", 1, cores=16) == (1, None)  # torch's CPU threads left alone on a GPU;
-    assert plan_threads("cuda:0", 8, cores=16) == (1, None)  # one thread: more hold the GIL against the launches
-    assert plan_threads("cuda:0", 4, cores=2) == (1, None)
+def test_prefetch_is_sized_together_from_the_cores():
+    plan = plan_prefetch  # (how, workers, torch threads) per rank
+    assert plan("cpu", 1, cores=2) == ("inline", 0, 2)  # few cores: inline, torch gets them all
+    assert plan("cpu", 2, cores=2) == ("inline", 0, 1)
+    assert plan("cpu", 1, cores=16) == ("threads", 1, 15)
+    assert plan("cpu", 2, cores=16) == ("threads", 1, 7)
+    assert plan("cpu", 1, prefetch=3, cores=16) == ("threads", 3, 13)  # --prefetch wins
+    assert plan("cpu", 1, prefetch=0, cores=16) == ("inline", 0, 16)
+    assert plan("cpu", 1, cores=16, processes=True) == ("threads", 1, 15)  # processes only beside a GPU
+    # on a GPU torch's CPU threads are left alone; an adapter without a model-free preparer: one thread (more
+    # hold the GIL against the kernel launches)
+    assert plan("cuda:0", 1, cores=16) == ("threads", 1, None)
+    assert plan("cuda:0", 8, cores=16) == ("threads", 1, None)
+    assert plan("cuda:0", 4, cores=2) == ("threads", 1, None)
+    # one with a preparer: prefetch processes, one per spare core, at most 4
+    assert plan("cuda:0", 1, cores=16, processes=True) == ("processes", 4, None)
+    assert plan("cuda:0", 4, cores=12, processes=True) == ("processes", 2, None)
+    assert plan("cuda:0", 8, cores=8, processes=True) == ("processes", 1, None)
+    assert plan("cuda:0", 1, prefetch=6, cores=16, processes=True) == ("processes", 6, None)
+    assert plan("cuda:0", 1, prefetch=0, cores=16, processes=True) == ("inline", 0, None)
     assert 1 <= job_cores() <= 4096
 
 

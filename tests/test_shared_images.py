@@ -1,6 +1,7 @@
 """A batch's repeated images are encoded once (adapters/shared_images.py): the rows of one image are grouped next to
 each other, and a Qwen2-VL / Qwen2.5-VL batch that shows an image twice gives the vision tower that image once,
-with the same answers as encoding every copy and as batch 1."""
+with the same answers as encoding every copy and as batch 1; prepared in prefetch processes, the tensors and the
+answers are the same too."""
 import base64
 import io
 import json
@@ -82,6 +83,7 @@ def test_repeated_images_are_encoded_once_with_the_same_answers(model, tmp_path,
     assert out["stats"] == {"images": 7, "encoded": 3}
     shared_rows, unshared_rows = out["pixel_rows"]
     assert shared_rows * 2 == unshared_rows  # the first batch: 2 images of 4 given to the vision tower
-    assert out["shared"] == out["unshared"] == out["batch1"]
+    assert out["shared"] == out["unshared"] == out["batch1"] == out["processes"]
+    assert out["same_prepared"] == [True, True]  # prefetch processes prepare exactly what the adapter does
     assert all(len(v) == 8 for v in out["shared"].values())
     assert out["embeds_max_abs_diff"] < 1e-5

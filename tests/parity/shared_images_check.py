@@ -2,7 +2,8 @@
 the repeats encoded once (the default) and with every image encoded (sharing turned off), and at batch 1.
 
   python shared_images_check.py CONFIG.json  ->  writes to config["out"]:
-    {"batch1" | "shared" | "unshared": {index: new token ids}, "stats": {"images", "encoded"} of the shared run,
+    {"batch1" | "shared" | "unshared" | "processes": {index: new token ids} ("processes": through 2 prefetch
+     processes; "same_prepared": per batch, its tensors equal the adapter's own), "stats": {"images", "encoded"} of the shared run,
      "pixel_rows": [shared, unshared] of the first batch, "embeds_max_abs_diff": of the language model's inputs}"""
 import json
 import sys
@@ -45,8 +46,33 @@ def main(path: str) -> int:
     ProcessOnce.ENABLED = True
     out["embeds_max_abs_diff"] = max(float((a - b).abs().max()) for a, b in zip(shared_embeds, embeds))
     out["batch1"] = {s.index: json.loads(adapter.generate([s])[0]) for s in samples}
+    out["processes"], out["same_prepared"] = processes(cfg, adapter, samples, n)
     Path(cfg["out"]).write_text(json.dumps(out))
     return 0
+
+
+def processes(cfg, adapter, samples, n):
+    """The same rows through 2 prefetch processes (procs.py): answers, and whether each batch's tensors equal
+    the adapter's own preparation of it."""
+    import torch
+
+    from vlmrun_worker.adapters import preparer_for
+    from vlmrun_worker.data import group_by_length, read_rows
+    from vlmrun_worker.procs import start_pool, stopping
+    from vlmrun_worker.run import Prefetch
+
+    by_index = {s.index: s for s in samples}
+    answers, same = {}, []
+    pool = start_pool(2, *preparer_for("qwen2_vl", cfg["model_dir"], cfg["spec"], "cpu"))
+    with stopping(pool):
+        for batch, prepared in Prefetch(group_by_length(read_rows(cfg["data"])), n, None, 2, pool=pool):
+            assert all(s.image is None for s in batch)  # light samples: the pixels stay in the process
+            mine = adapter.prepare([by_index[s.index] for s in batch])
+            same.append(sorted(mine.keys()) == sorted(prepared.keys()) and all(
+                torch.equal(v, prepared[k]) if hasattr(v, "shape") else v == prepared[k] for k, v in mine.items()))
+            for s, ids in zip(batch, adapter.generate(batch, prepared)):
+                answers[s.index] = json.loads(ids)
+    return answers, same
 
 
 if __name__ == "__main__":

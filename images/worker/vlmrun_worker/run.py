@@ -15,6 +15,7 @@ from .data import DataError, group_by_length, load_images, read_rows, same_image
 from .envinfo import environment
 from .events import emit
 from .job import JobFile, JobFileError, shard_rows
+from .procs import stopping
 from .shards import ShardWriter, my_share, read_records, shard_file_name
 
 
@@ -39,17 +40,21 @@ class Sample:
 
 
 class Prefetch:
-    """Decode images and run the adapter's preprocessing for the next batches in background threads while
-    the model works on the current one; batches come out in order. Iterating yields (samples, prepared).
+    """Decode images and run the adapter's preprocessing for the next batches in background threads (or prefetch
+    processes: procs.py) while the model works on the current one; batches come out in order. Iterating yields
+    (samples, prepared).
 
     `resize(n)` changes the size of the batches not yet handed to a thread (the worker grows the batch on a GPU
     once the first batch has shown its memory use). `waited_s` is how long the model sat waiting for data (0 when
     prefetch keeps up), `prepare_s` the preprocessing time summed over the threads."""
 
-    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1, load=None):
+    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1, load=None, pool=None, finish=None):
         self.rows, self.batch_size, self._pos = list(rows), max(1, int(batch_size)), 0
         self.load = load or Sample.of  # a row (or a video request) to a Sample
         self.prepare, self.workers = prepare, max(0, int(workers))  # 0: prepared inline, no thread
+        # pool: prefetch processes (procs.start_pool) that load and prepare instead of threads; finish: what the
+        # main thread then does to a prepared batch (e.g. pin it)
+        self.pool, self.finish = pool, finish
         self.waited_s = self.prepare_s = 0.0
         self._lock = threading.Lock()
 
@@ -74,24 +79,36 @@ class Prefetch:
             while chunk := self._next_chunk():
                 yield self._load(chunk)  # its time is preparation, not waiting: waited_s stays 0
             return
-        ahead = self.workers + 1  # batches in flight: every thread busy, one more ready
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="vlmrun-prefetch") as pool:
-            pending = deque()
+        ahead = self.workers + 1  # batches in flight: every worker busy, one more ready
+        if self.pool is not None:
+            from . import procs
 
-            def top_up():
-                while len(pending) < ahead and (chunk := self._next_chunk()):
-                    pending.append(pool.submit(self._load, chunk))
-            try:
+            yield from self._ahead(self.pool, procs.load, ahead)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="vlmrun-prefetch") as pool:
+            yield from self._ahead(pool, self._load, ahead)
+
+    def _ahead(self, pool, task, ahead):
+        pending = deque()
+
+        def top_up():
+            while len(pending) < ahead and (chunk := self._next_chunk()):
+                pending.append(pool.submit(task, chunk))
+        try:
+            top_up()
+            while pending:
+                t = time.monotonic()
+                item = pending.popleft().result()
+                self.waited_s += time.monotonic() - t
                 top_up()
-                while pending:
-                    t = time.monotonic()
-                    item = pending.popleft().result()
-                    self.waited_s += time.monotonic() - t
-                    top_up()
-                    yield item
-            finally:
-                for f in pending:
-                    f.cancel()
+                if len(item) == 3:  # from a process: its preparation time comes with it
+                    batch, prepared, seconds = item
+                    self.prepare_s += seconds
+                    item = batch, (self.finish(prepared) if self.finish else prepared)
+                yield item
+        finally:
+            for f in pending:
+                f.cancel()
 
 
 def choose_batch(per_sample_bytes: float, spare_bytes: float, start: int, most: int, share: float = 0.8) -> int:
@@ -130,20 +147,24 @@ def _read(path: str) -> str:
         return ""
 
 
-def plan_threads(device: str, world: int, prefetch=None, cores=None) -> tuple[int, int | None]:
-    """(preprocessing threads, torch intra-op threads) for one rank, sized together from the cores the job has.
-    On a GPU one prefetch thread: more threads hold the GIL while the main thread launches kernels (full-size
-    Qwen2-VL-2B at batch 64 on an H200: 19.1 samples/s with 1 thread, 17.5 with 2, 17.2 with 4, 16.9 with 8;
-    one thread prepares ~35 samples/s there, ahead of the model). On the CPU torch needs the cores: with fewer than 4 per rank,
-    images are prepared inline between batches (a prefetch thread there halves throughput: it competes with
-    torch's threads), else one prefetch thread and the other cores for torch. An explicit --prefetch wins
-    (0: inline)."""
+def plan_prefetch(device: str, world: int, prefetch=None, cores=None, processes: bool = False) -> tuple:
+    """(how, workers, torch intra-op threads) for one rank's preprocessing, sized from the cores the job has; how is
+    "inline", "threads" or "processes".
+
+    On a GPU, where the adapter's preprocessing runs without its model (`processes`): prefetch processes, one per
+    spare core up to 4 (procs.py: a thread there holds the GIL the kernel launches need; full-size Qwen2-VL-2B, MME,
+    H100: one thread prepared ~25 rows/s, below the model's ~32, and a second thread added nothing). Otherwise one
+    prefetch thread (H200: 19.1 samples/s with 1 thread, 17.5 with 2, 17.2 with 4, 16.9 with 8). torch's CPU threads
+    are left alone on a GPU. On the CPU torch needs the cores: with fewer than 4 per rank, images are prepared
+    inline between batches (a prefetch thread there halves throughput: it competes with torch's threads), else
+    one prefetch thread and the other cores for torch. An explicit --prefetch sets the count (0: inline)."""
     per_rank = max(1, (cores or job_cores()) // max(1, world))
     if device.startswith("cuda"):
-        workers = 1 if prefetch is None else int(prefetch)
-        return workers, None
-    workers = (0 if per_rank < 4 else 1) if prefetch is None else int(prefetch)
-    return workers, max(1, per_rank - workers)
+        default = max(1, min(4, per_rank - 1)) if processes else 1
+        n = default if prefetch is None else int(prefetch)
+        return ("inline" if n == 0 else "processes" if processes else "threads"), n, None
+    n = (0 if per_rank < 4 else 1) if prefetch is None else int(prefetch)
+    return ("threads" if n else "inline"), n, max(1, per_rank - n)
 
 
 def run(job_path: str) -> int:
@@ -189,11 +210,18 @@ def run(job_path: str) -> int:
 
     timings = {"load_s": 0.0, "infer_s": 0.0, "samples": 0, "data_wait_s": 0.0, "prepare_s": 0.0,
                "prefetch_workers": 0}
+    pool = None
     if mine:
-        from .adapters import load_adapter
+        from .adapters import load_adapter, preparer_for
 
         t0 = time.monotonic()
         name = "vllm_chat" if job.engine == "vllm" else job.adapter
+        made = None if video else preparer_for(name, job.model_dir, job.adapter_spec(), device)
+        how, workers, threads = plan_prefetch(device, world, job.prefetch_workers, processes=made is not None)
+        if how == "processes":  # started now: they start up while the model loads
+            from .procs import start_pool
+
+            pool = start_pool(workers, *made)
         adapter = load_adapter(name, job.model_dir, job.adapter_spec(), device)
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))
@@ -207,18 +235,18 @@ def run(job_path: str) -> int:
             if grow:  # the largest prompts first: the first batch's memory use bounds every later one
                 mine.reverse()
             timings["grouped_s"] = time.monotonic() - t2
-        workers, threads = plan_threads(device, world, job.prefetch_workers)
         if threads:
             torch.set_num_threads(threads)
         timings["torch_threads"] = torch.get_num_threads()
+        timings["prefetch"] = how
         feed = Prefetch(mine, job.batch_size, getattr(adapter, "prepare", None), workers,
-                        load=video.load if video else None)
+                        load=video.load if video else None, pool=pool)
         units = {u.index: u for u in mine} if video else None
         timings["batch_size"] = job.batch_size
         if grow:
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
-        with ShardWriter(pred_dir, rank, shard, job.shards) as writer:
+        with ShardWriter(pred_dir, rank, shard, job.shards) as writer, stopping(pool):
             for batch, prepared in feed:
                 preds = adapter.generate(batch, prepared)
                 written = 0

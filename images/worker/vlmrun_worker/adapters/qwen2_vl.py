@@ -166,15 +166,51 @@ def resize(image, spec: dict):
     return image.resize((w, h))
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        import transformers
+class Preparer:
+    """The preprocessing alone (the processor, no model): the adapter's own, and what each prefetch process
+    builds from the same arguments (procs.py). `dtype`: pixels cast to that torch dtype (the model's, on a GPU;
+    the model casts them anyway, with the same rounding)."""
+
+    def __init__(self, model_dir: str, spec: dict, dtype: str | None = None):
         from transformers import AutoProcessor
 
-        self.spec, self.device = spec, device
+        self.spec, self.dtype = spec, dtype
         self.processor = AutoProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
+
+    def __call__(self, samples):
+        proc = ProcessOnce.install(self.processors.get())
+        texts, images, videos = [], [], []
+        for s in samples:
+            msgs = build_messages(s.question, self.spec, s.extra, len(s.images), s.message)
+            texts.append(proc.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
+            if s.message is not None:  # a video benchmark: the frames given, or the video itself
+                images += [resize(im, self.spec) for im in s.images]
+                videos += [video_tensor(s.video, self.spec)] if s.video is not None else []
+            else:
+                images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
+        out = as_list(proc(text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt"))
+        if self.dtype and "pixel_values" in out:
+            import torch
+
+            out["pixel_values"] = out["pixel_values"].to(getattr(torch, self.dtype))
+        return out
+
+
+def preparer(model_dir: str, spec: dict, device: str) -> tuple:
+    """(class, arguments) of this adapter's preprocessing, for prefetch processes."""
+    return Preparer, (model_dir, spec, spec.get("dtype", "bfloat16") if device.startswith("cuda") else None)
+
+
+class Adapter:
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        import transformers
+
+        self.spec, self.device = spec, device
+        factory, args = preparer(model_dir, spec, device)
+        self.preparer = factory(*args)
+        self.processor = self.preparer.processor
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
         # on a GPU the weights load straight onto it (no copy through host memory first)
         where = {"device_map": device} if device.startswith("cuda") else {}
@@ -190,22 +226,15 @@ class Adapter:
             strided_conv_as_matmul(self.model)
 
     def prepare(self, samples):
-        proc = ProcessOnce.install(self.processors.get())
-        texts, images, videos = [], [], []
-        for s in samples:
-            msgs = build_messages(s.question, self.spec, s.extra, len(s.images), s.message)
-            texts.append(proc.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
-            if s.message is not None:  # a video benchmark: the frames given, or the video itself
-                images += [resize(im, self.spec) for im in s.images]
-                videos += [video_tensor(s.video, self.spec)] if s.video is not None else []
-            else:
-                images += [resize(s.images[k], self.spec) for k in image_order(s.question, self.spec, s.extra, len(s.images))]
-        out = as_list(proc(text=texts, images=images or None, videos=videos or None, padding=True, return_tensors="pt"))
+        return self.finish(self.preparer(samples))
+
+    def finish(self, prepared):
+        """In the main thread or a prefetch thread: pixels pinned on a GPU (the copy moves at full speed)."""
         if self.cuda:
             from .gpu import pin_pixels
 
-            pin_pixels(out, self.model.dtype)
-        return out
+            pin_pixels(prepared, self.model.dtype)
+        return prepared
 
     def generate(self, samples, prepared=None) -> list[str]:
         inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
