@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -210,10 +211,11 @@ def main():
             workers, pool = int(v.split("=", 1)[1]), None
         elif v.startswith("processes="):  # prefetch processes from here on (the worker's default on a GPU)
             from vlmrun_worker.adapters import preparer_for
-            from vlmrun_worker.procs import start_pool
+            from vlmrun_worker.procs import start_pool, threads_each
 
             workers = int(v.split("=", 1)[1])
-            pool = start_pool(workers, *preparer_for("qwen2_vl", a.model_dir, spec, device))
+            pool = start_pool(workers, *preparer_for("qwen2_vl", a.model_dir, spec, device),
+                              threads=threads_each(workers, os.cpu_count() or 1))
             list(pool.map(int, range(workers)))  # started: their start-up is not part of the run
         elif v != "again":  # again: the same settings once more (e.g. compile's time spent in the first run)
             VARIANTS[v](adapter)

@@ -47,6 +47,18 @@ def test_shards_split_rows_by_position_whatever_ran_before():
     assert sorted(sum(parts, [])) == sorted(rows) and parts[1] == ["1", "4", "7"]
 
 
+def test_shards_keep_the_rows_of_one_image_together():
+    # MME: two questions per image, next to each other; MMBench: circular copies of an image far apart
+    rows = [str(i) for i in range(10)]
+    groups = ["a", "a", "b", "b", "c", "c", "a", "d", "d", "e"]
+    parts = [shard_rows(rows, k, 2, groups) for k in range(2)]
+    assert sorted(sum(parts, [])) == sorted(rows)
+    assert parts == [["0", "1", "4", "5", "6", "9"], ["2", "3", "7", "8"]]  # groups a, c, e / b, d
+    for part in parts:
+        mine = {groups[int(i)] for i in part}
+        assert all(groups[int(i)] not in mine for other in parts if other is not part for i in other)
+
+
 def test_bad_input_exits_2_so_schedulers_do_not_retry(tmp_path):
     path = tmp_path / "job.json"
     path.write_text(json.dumps({**_payload(tmp_path), "bench_type": "nope"}))

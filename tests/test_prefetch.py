@@ -165,3 +165,11 @@ def test_a_batch_never_mixes_rows_with_different_numbers_of_images(workers):
     rows = [Row(index=str(i), question="q", image_b64=one if n == 1 else [one] * n) for i, n in enumerate(counts)]
     out = [[s.index for s in b] for b, _ in Prefetch(rows, 4, None, workers)]
     assert out == [["0", "1", "2"], ["3", "4"], ["5"], ["6", "7"]]
+
+
+def test_prefetch_processes_share_the_cores_but_the_main_ones():
+    from vlmrun_worker.procs import threads_each
+
+    assert threads_each(4, 16) == 3  # 15 cores for 4 processes
+    assert threads_each(1, 16) == 15
+    assert threads_each(4, 2) == 1 and threads_each(1, 1) == 1

@@ -41,6 +41,18 @@ def test_resume_with_another_world_size_redoes_only_what_is_missing(tmp_path):
     assert max(map(len, shares)) - min(map(len, shares)) <= 1
 
 
+def test_ranks_share_by_image_and_resume_by_image():
+    indices = [str(i) for i in range(12)]
+    groups = [i // 2 for i in range(12)]  # MME: two questions per image
+    shares = [my_share(indices, set(), r, 2, groups) for r in range(2)]
+    assert shares == [["0", "1", "4", "5", "8", "9"], ["2", "3", "6", "7", "10", "11"]]
+    done = {"0", "1", "2", "4"}  # a killed run; the next one has 3 ranks
+    shares = [my_share(indices, done, r, 3, groups) for r in range(3)]
+    assert sorted(i for s in shares for i in s) == sorted(set(indices) - done)
+    for s in shares:  # an image's unfinished rows on one rank
+        assert all(str(k ^ 1) in s or str(k ^ 1) in done for k in map(int, s))
+
+
 def test_events_round_trip(capsys):
     emit("progress", rank=1, n=4)
     line = capsys.readouterr().out.strip()

@@ -108,6 +108,11 @@ class JobFile:
                 "bench_type": self.bench_type}
 
 
-def shard_rows(indices: list[str], shard: int, shards: int) -> list[str]:
-    """The rows of one shard: by position, row i to shard i % shards."""
-    return indices[shard::shards]
+def shard_rows(indices: list[str], shard: int, shards: int, groups: list | None = None) -> list[str]:
+    """The rows of one shard: by position, row i to shard i % shards. With `groups` (a key per row; rows showing
+    the same image share one), by group: the g-th distinct group to shard g % shards, so the rows of one image
+    stay together (and the vision tower encodes it once for all of them)."""
+    if groups is None:
+        return indices[shard::shards]
+    order: dict = {}
+    return [i for i, g in zip(indices, groups) if order.setdefault(g, len(order)) % shards == shard]

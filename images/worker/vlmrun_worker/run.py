@@ -11,7 +11,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .data import DataError, group_by_length, load_images, read_rows, same_image_count
+from .data import DataError, group_by_length, image_identity, load_images, read_rows, same_image_count
 from .envinfo import environment
 from .events import emit
 from .job import JobFile, JobFileError, shard_rows
@@ -198,12 +198,14 @@ def run(job_path: str) -> int:
         rows = read_rows(job.data)
     if job.limit:
         rows = rows[: job.limit]
-    part = set(shard_rows([r.index for r in rows], shard, job.shards))
+    groups = None if video else [image_identity(r) for r in rows]  # a shard or rank gets all rows of an image
+    part = set(shard_rows([r.index for r in rows], shard, job.shards, groups))
+    groups = None if video else [g for r, g in zip(rows, groups) if r.index in part]
     rows = [r for r in rows if r.index in part]
     done = set(read_records(pred_dir))
     if video:
         done = video.done_units(rows, done)
-    share = set(my_share([r.index for r in rows], done, rank, world))
+    share = set(my_share([r.index for r in rows], done, rank, world, groups))
     mine = [r for r in rows if r.index in share]
     emit("start", rank=rank, world=world, shard=shard, shards=job.shards, total=len(rows),
          already_done=len(done & {r.index for r in rows}), todo=len(mine), device=device)
@@ -219,9 +221,11 @@ def run(job_path: str) -> int:
         made = None if video else preparer_for(name, job.model_dir, job.adapter_spec(), device)
         how, workers, threads = plan_prefetch(device, world, job.prefetch_workers, processes=made is not None)
         if how == "processes":  # started now: they start up while the model loads
-            from .procs import start_pool
+            from .procs import start_pool, threads_each
 
-            pool = start_pool(workers, *made)
+            each = threads_each(workers, max(1, job_cores() // max(1, world)))
+            pool = start_pool(workers, *made, threads=each)
+            how = f"processes ({each} torch thread{'s' if each > 1 else ''} each)"
         adapter = load_adapter(name, job.model_dir, job.adapter_spec(), device)
         timings["load_s"] = time.monotonic() - t0
         emit("loaded", rank=rank, seconds=round(timings["load_s"], 3))

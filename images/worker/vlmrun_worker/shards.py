@@ -27,10 +27,13 @@ def read_records(pred_dir: Path) -> dict[str, dict]:
     return out
 
 
-def my_share(indices: list[str], done: set[str], rank: int, world: int) -> list[str]:
-    """The indices this rank still has to do: unfinished ones, strided by rank."""
-    todo = [i for i in indices if i not in done]
-    return todo[rank::world]
+def my_share(indices: list[str], done: set[str], rank: int, world: int, groups: list | None = None) -> list[str]:
+    """The indices this rank still has to do: unfinished ones, strided by rank (by group where `groups` gives each
+    row's: job.shard_rows)."""
+    from .job import shard_rows
+
+    keep = [k for k, i in enumerate(indices) if i not in done]
+    return shard_rows([indices[k] for k in keep], rank, world, None if groups is None else [groups[k] for k in keep])
 
 
 def shard_file_name(rank: int, shard: int = 0, shards: int = 1) -> str:
