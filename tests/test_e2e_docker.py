@@ -205,7 +205,8 @@ def test_local_backend_runs_the_same_worker_without_a_container(first_run, tmp_p
 
 def test_batch_8_gives_the_same_predictions_as_batch_1(first_run, tmp_path):
     """Greedy decoding, left padding: batching changes nothing; nor do 3 preprocessing threads (each with its
-    own processor copy) instead of one."""
+    own processor copy) instead of one; nor does Qwen2-VL's vision tower encoding each image of a batch once (MME asks
+    two questions of each image: 12 of the 24 images encoded at batch 8, all 24 at batch 1)."""
     from vlmrun_worker.shards import read_records
 
     preds = {}
@@ -216,11 +217,14 @@ def test_batch_8_gives_the_same_predictions_as_batch_1(first_run, tmp_path):
         for m in MODELS:
             assert _prov(tmp_path / f"bs{bs}", m)["run"]["batch_size"] == bs
             assert _prov(tmp_path / f"bs{bs}", m)["run"]["times"]["prefetch_workers"] == threads
+            assert _prov(tmp_path / f"bs{bs}", m)["run"]["times"]["prefetch"] == "threads"
             recs = read_records(tmp_path / f"bs{bs}" / m / "MME-mini" / "shards")
             preds[bs, m] = {i: r["prediction"] for i, r in recs.items()}
     for m in MODELS:
         assert len(preds[1, m]) == 24
         assert preds[1, m] == preds[8, m], m
+    vision = {bs: _prov(tmp_path / f"bs{bs}", "tiny-qwen2-vl")["run"]["times"]["vision"] for bs in (1, 8)}
+    assert vision == {1: {"images": 24, "encoded": 24}, 8: {"images": 24, "encoded": 12}}
 
 
 def test_container_killed_with_sigkill_loses_no_finished_prediction(first_run, tmp_path, docker_client):
