@@ -46,15 +46,15 @@ class Prefetch:
 
     `resize(n)` changes the size of the batches not yet handed to a thread (the worker grows the batch on a GPU
     once the first batch has shown its memory use). `waited_s` is how long the model sat waiting for data (0 when
-    prefetch keeps up), `prepare_s` the preprocessing time summed over the threads."""
+    prefetch keeps up), `prepare_s` the preprocessing time summed over the threads or processes."""
 
-    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1, load=None, pool=None, finish=None):
+    def __init__(self, rows, batch_size: int, prepare=None, workers: int = 1, load=None, pool=None):
         self.rows, self.batch_size, self._pos = list(rows), max(1, int(batch_size)), 0
         self.load = load or Sample.of  # a row (or a video request) to a Sample
         self.prepare, self.workers = prepare, max(0, int(workers))  # 0: prepared inline, no thread
-        # pool: prefetch processes (procs.start_pool) that load and prepare instead of threads; finish: what the
-        # main thread then does to a prepared batch (e.g. pin it)
-        self.pool, self.finish = pool, finish
+        # pool: prefetch processes (procs.start_pool) that load rows with Sample.of and prepare them with the
+        # adapter's preparer, instead of `load` and `prepare` in threads (image rows only: no video requests)
+        self.pool = pool
         self.waited_s = self.prepare_s = 0.0
         self._lock = threading.Lock()
 
@@ -104,7 +104,7 @@ class Prefetch:
                 if len(item) == 3:  # from a process: its preparation time comes with it
                     batch, prepared, seconds = item
                     self.prepare_s += seconds
-                    item = batch, (self.finish(prepared) if self.finish else prepared)
+                    item = batch, prepared
                 yield item
         finally:
             for f in pending:

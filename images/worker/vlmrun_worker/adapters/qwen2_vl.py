@@ -226,10 +226,9 @@ class Adapter:
             strided_conv_as_matmul(self.model)
 
     def prepare(self, samples):
-        return self.finish(self.preparer(samples))
-
-    def finish(self, prepared):
-        """In the main thread or a prefetch thread: pixels pinned on a GPU (the copy moves at full speed)."""
+        """In the main thread or a prefetch thread (prefetch processes run the preparer alone): on a GPU the pixels
+        are pinned too, so their copy to the GPU moves at full speed."""
+        prepared = self.preparer(samples)
         if self.cuda:
             from .gpu import pin_pixels
 
