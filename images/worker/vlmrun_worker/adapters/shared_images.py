@@ -88,7 +88,11 @@ class SharedImages:
         forward = visual.forward
 
         def shared_forward(hidden_states, grid_thw=None, **kwargs):
-            copies, self.copies = self.copies, None  # only the prefill step runs the vision tower
+            copies = self.copies
+            if copies is not None and grid_thw is not None and len(grid_thw) == len(copies):
+                self.copies = None  # the images' call (a batch's videos, if any, come in a call of their own)
+            else:
+                copies = None
             if copies is None or grid_thw is None:
                 n = 0 if grid_thw is None else len(grid_thw)
                 self.stats["images"] += n
