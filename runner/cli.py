@@ -59,8 +59,12 @@ def eval_cmd(
     models: List[str] = typer.Argument(..., help="model names (see `vlmrun models list`)"),
     bench: List[str] = typer.Option(["MME"], "--bench", "-b", help="benchmark name(s)"),
     work_dir: Path = typer.Option(Path("outputs"), "--work-dir", "-w", help="where predictions, scores and reports go"),
-    nproc: Optional[int] = typer.Option(None, "--nproc", help="data-parallel ranks per job (default: one per GPU, 1 on CPU)"),
+    nproc: Optional[int] = typer.Option(None, "--nproc", help="data-parallel ranks per job (default: one per GPU, "
+                                        "or per --gpus-per-rank GPUs; 1 on CPU)"),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="all | N | 0,1 (device ids); leave out to run on CPU"),
+    gpus_per_rank: Optional[int] = typer.Option(None, "--gpus-per-rank", help="GPUs one rank's model is spread over "
+                                                "(device_map auto; default: from the weights' size and the GPUs' "
+                                                "memory, 20 %% headroom)"),
     mode: str = typer.Option("all", "--mode", help="all | infer | eval"),
     backend: str = typer.Option("docker", "--backend", help="docker | local (no container) | slurm (job array) | "
                                 "k8s (Indexed Jobs)"),
@@ -117,7 +121,7 @@ def eval_cmd(
     cat = _catalogue()
     jobs = make_plan(cat, models, bench, work_dir.resolve(), gpus=parse_gpus(gpus), nproc=nproc,
                      batch_size=batch_size, limit=limit, engine=engine, prefetch=prefetch, api_threads=api_threads,
-                     video=VideoSetting.of(nframe, fps, pack, subtitles))
+                     video=VideoSetting.of(nframe, fps, pack, subtitles), gpus_per_rank=gpus_per_rank)
     opts = _backend_cli_options(backend, dict(
         partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task, qos=qos,
         array_parallelism=array_parallelism, runtime=runtime, image_store=image_store, wait=wait,
@@ -182,7 +186,8 @@ def _print_dry_run(cat, jobs, ev):
 
     items = []  # (task, request): API models run on the host whatever the backend
     for j in jobs:
-        console.print(f"[bold]{j.name}[/bold]: family {j.family} ({j.flavour}), nproc {j.nproc}, "
+        per = f" x {j.gpus_per_rank} GPUs per rank" if j.gpus_per_rank > 1 else ""
+        console.print(f"[bold]{j.name}[/bold]: family {j.family} ({j.flavour}), nproc {j.nproc}{per}, "
                       f"batch {j.batch_size}, shards {ev.shards}, run dir {j.run_dir}")
         backend = ev.backend_for(j)
         env = backend.environment(cat, j, _log, build=False)

@@ -90,7 +90,7 @@ def job_payload(job: Job, data: str, model_dir: str, out_dir: str, shard: Option
         api_threads=job.api_threads,
         # vLLM: one process shards the model over every GPU it was given
         tensor_parallel_size=(job.gpus.n or 1) if (job.engine == "vllm" and job.gpus) else 1,
-        shards=shards, shard=shard, shard_env=shard_env, video=video,
+        shards=shards, shard=shard, shard_env=shard_env, video=video, gpus_per_rank=job.gpus_per_rank,
     ).to_dict()
 
 
@@ -98,8 +98,9 @@ def worker_command(job: Job, job_file: str, python: Optional[str] = None) -> lis
     """Data parallelism for the transformers engine: the worker's own launcher (vlmrun_worker/launch.py: torchrun's
     environment for one node, without torchrun's launcher process, which imports torch once more, ~2 s per job);
     one plain process for one rank and for vLLM, which manages its own GPU workers (and must not see a distributed
-    environment)."""
-    if job.engine == "vllm" or job.nproc == 1:
+    environment). A rank spread over several GPUs goes through the launcher even alone: it gives the rank its
+    GPUs."""
+    if job.engine == "vllm" or (job.nproc == 1 and job.gpus_per_rank == 1):
         return [python or "python", "-m", "vlmrun_worker", "run", job_file]
     return [python or "python", "-m", "vlmrun_worker", "launch", str(job.nproc), job_file]
 

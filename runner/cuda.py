@@ -60,6 +60,19 @@ def host_driver() -> Optional[str]:
     return None
 
 
+def gpu_memory_mib() -> Optional[int]:
+    """The memory of this host's smallest NVIDIA GPU in MiB (nvidia-smi), or None where none is found."""
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    sizes = [int(x) for x in out.split() if x.strip().isdigit()]
+    return min(sizes) if sizes else None
+
+
 def cuda_flavours(cat, family: str) -> dict[str, tuple[int, int]]:
     fam = cat.family(family)
     out = {}

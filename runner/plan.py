@@ -1,14 +1,16 @@
 """The plan: which (model, benchmark) jobs to run, on which image family, with how many ranks and GPUs."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from .cuda import choose_flavour, host_driver
+from .cuda import choose_flavour, gpu_memory_mib, host_driver
 from .gpus import GpuSpec
 from .errors import VlmrunError
 from .manifest import Benchmark, Catalogue, Model
+from .zoo import GPU_GIB, HEADROOM, gpus_needed, weights_gib
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Job:
     max_batch_size: Optional[int] = None  # GPU: the worker grows the batch up to this as memory allows
     api_threads: int = 4  # API models: concurrent requests
     video: Optional[dict] = None  # video benchmarks: nframe, fps, pack, subtitles, input (VideoSetting.for_job)
+    gpus_per_rank: int = 1  # GPUs one rank's model is spread over (device_map="auto"): weights larger than one GPU
 
     @property
     def label(self) -> str:
@@ -103,7 +106,8 @@ def setting_name(video: dict) -> str:
 def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: Path,
               gpus: Optional[GpuSpec] = None, nproc: Optional[int] = None, batch_size: Optional[int] = None,
               limit: Optional[int] = None, engine: str = "hf", prefetch: Optional[int] = None,
-              api_threads: int = 4, video: Optional[VideoSetting] = None) -> list[Job]:
+              api_threads: int = 4, video: Optional[VideoSetting] = None,
+              gpus_per_rank: Optional[int] = None) -> list[Job]:
     if not models:
         raise VlmrunError(f"name at least one model; valid models: {', '.join(sorted(cat.models))}")
     if nproc is not None and nproc < 1:
@@ -120,6 +124,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         raise VlmrunError(f"--engine {engine!r}: use hf (transformers) or vllm")
     if engine == "vllm" and not gpus:
         raise VlmrunError("the vLLM engine runs on GPUs only: add --gpus (or use --engine hf)")
+    if gpus_per_rank is not None and (gpus_per_rank < 1 or not gpus):
+        raise VlmrunError("--gpus-per-rank spreads one rank's model over several GPUs: give it 1 or more, with --gpus")
     ms = [cat.model(m) for m in dict.fromkeys(models)]
     bs = [cat.benchmark(b) for b in dict.fromkeys(benches)]
     video = video or VideoSetting.of(None, None)
@@ -143,6 +149,7 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
             flavour_m = flavour
         if flavour_m not in fam.flavours:
             raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour_m} flavour")
+        k = 1 if engine == "vllm" or not gpus else (gpus_per_rank or per_rank_needed(m))
         if engine == "vllm":
             n: Union[int, str] = 1  # one process; vLLM batches itself and shards the model over the GPUs
         elif nproc is not None:
@@ -150,9 +157,12 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         elif gpus is None:
             n = 1
         else:
-            n = gpus.n or "gpu"
-        if gpus is not None and isinstance(n, int) and gpus.n is not None and n > gpus.n:
-            raise VlmrunError(f"--nproc {n} exceeds the {gpus.n} GPU(s) given with --gpus: one rank per GPU")
+            n = gpus.n // k if gpus.n else "gpu"  # "gpu": the launcher counts the GPUs it sees (k per rank)
+        if gpus is not None and gpus.n is not None and gpus.n < k:
+            raise VlmrunError(f"model {m.name} needs {k} GPUs per rank ({sizing(m)}); --gpus gives {gpus.n}: give it "
+                              f"at least {k}, or set --gpus-per-rank if its GPUs are larger")
+        if gpus is not None and isinstance(n, int) and gpus.n is not None and n * k > gpus.n:
+            raise VlmrunError(f"--nproc {n} with {k} GPU(s) per rank needs {n * k} GPUs; --gpus gives {gpus.n}")
         for b in bs:
             if b.type != "video" and m.adapter in VIDEO_ONLY:
                 raise VlmrunError(f"{m.name} answers questions about videos only (as VLMEvalKit's wrapper): {b.name} is "
@@ -165,5 +175,25 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
                             max_batch_size=(m.gpu_max_batch_size if gpus and engine == "hf" and batch_size is None
                                             else None),
                             run_dir=Path(work_dir) / m.name / (b.name + (f"_{setting_name(v)}" if v else "")),
-                            engine=engine, prefetch=prefetch, driver=driver, video=v))
+                            engine=engine, prefetch=prefetch, driver=driver, video=v, gpus_per_rank=k))
     return jobs
+
+
+def gpu_memory_gib() -> float:
+    """The memory of this host's smallest GPU (nvidia-smi), VLMRUN_GPU_MEMORY_GIB where the GPUs are elsewhere (a
+    cluster's nodes), else 80 (an H100 / A100-80GB)."""
+    if os.environ.get("VLMRUN_GPU_MEMORY_GIB"):
+        return float(os.environ["VLMRUN_GPU_MEMORY_GIB"])
+    mib = gpu_memory_mib()
+    return mib / 1024 if mib else GPU_GIB
+
+
+def per_rank_needed(m: Model) -> int:
+    """GPUs per rank for a model: its weights in its dtype, 20 % headroom, on GPUs of gpu_memory_gib()."""
+    return gpus_needed(m, gpu_memory_gib()) or 1
+
+
+def sizing(m: Model) -> str:
+    w = weights_gib(m)
+    return (f"{w:.0f} GiB of {m.dtype} weights + {round((HEADROOM - 1) * 100)} % on GPUs of {gpu_memory_gib():.0f} GiB"
+            if w else "as set")

@@ -47,7 +47,7 @@ def write_provenance(r, backend: str, env: Optional[dict], started: datetime) ->
                       "file": job.bench.file, "md5": job.bench.md5, "rows": job.limit or job.bench.rows,
                       # a video benchmark's frame setting: nframe or fps, pack, subtitles, frames or the video itself
                       "video": job.video},
-        "run": {"engine": job.engine, "nproc": job.nproc,
+        "run": {"engine": job.engine, "nproc": job.nproc, "gpus_per_rank": job.gpus_per_rank,
                 "gpus": (job.gpus.visible_devices() or "all") if job.gpus else None,
                 "device": job.device, "flavour": job.flavour, "nvidia_driver": job.driver,
                 "batch_size": job.batch_size, "limit": job.limit, "shards": r.shards,

@@ -100,7 +100,7 @@ def test_gpu_job_gets_device_request_and_one_rank_per_gpu(tmp_path):
     all_job = _job(tmp_path, gpus="all")
     assert all_job.nproc == "gpu"  # one rank per visible GPU
     assert docker_job_request(all_job, "img", tmp_path / "d.tsv", tmp_path / "w")[0].command[3:5] == ["launch", "gpu"]
-    with pytest.raises(VlmrunError, match="exceeds the 2 GPU"):
+    with pytest.raises(VlmrunError, match=r"--nproc 3 with 1 GPU\(s\) per rank needs 3 GPUs; --gpus gives 2"):
         _job(tmp_path, gpus="0,1", nproc=3)
 
 

@@ -49,6 +49,7 @@ class JobFile:
     shard: Optional[int] = 0
     shard_env: Optional[str] = None
     video: Optional[dict] = None  # a video benchmark: its frame setting and folders (video_job.VideoSpec)
+    gpus_per_rank: int = 1  # GPUs one rank's model is spread over (device_map="auto"; launch.py gives each rank its own)
 
     def __post_init__(self):
         for f in fields(self):
@@ -64,8 +65,9 @@ class JobFile:
             raise JobFileError(f"job file: engine {self.engine!r} is unknown (one of {', '.join(ENGINES)})")
         if self.device not in DEVICES:
             raise JobFileError(f"job file: device {self.device!r} is unknown (one of {', '.join(DEVICES)})")
-        if min(self.batch_size, self.shards, self.tensor_parallel_size, self.api_threads) < 1:
-            raise JobFileError("job file: batch_size, shards, tensor_parallel_size and api_threads must be at least 1")
+        if min(self.batch_size, self.shards, self.tensor_parallel_size, self.api_threads, self.gpus_per_rank) < 1:
+            raise JobFileError("job file: batch_size, shards, tensor_parallel_size, api_threads and gpus_per_rank must "
+                               "be at least 1")
         if (self.bench_type == "video") != (self.video is not None):
             raise JobFileError("job file: a video benchmark needs the video block, and only a video benchmark has one")
         if self.shard is None and not self.shard_env:
@@ -104,8 +106,8 @@ class JobFile:
 
     def adapter_spec(self) -> dict:
         """What an adapter gets: the model's settings (benchmark overrides merged) and the benchmark's name/type."""
-        return {**self.model, "tensor_parallel_size": self.tensor_parallel_size, "bench": self.bench,
-                "bench_type": self.bench_type}
+        return {**self.model, "tensor_parallel_size": self.tensor_parallel_size, "gpus_per_rank": self.gpus_per_rank,
+                "bench": self.bench, "bench_type": self.bench_type}
 
 
 def shard_rows(indices: list[str], shard: int, shards: int, groups: list | None = None) -> list[str]:

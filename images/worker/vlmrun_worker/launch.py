@@ -7,6 +7,10 @@ MASTER_ADDR=127.0.0.1, a free MASTER_PORT; OMP_NUM_THREADS=1 unless set, as torc
 the launcher's stdout and stderr, and SIGTERM/SIGINT forwarded. When a rank fails the others are stopped (SIGTERM,
 then SIGKILL after 15 s) and the launcher exits with the failing rank's code (2, bad input, stays 2; a rank killed by
 signal S: 128 + S, so an OOM kill still reads 137).
+
+A job whose model is spread over several GPUs per rank (the job file's `gpus_per_rank`, k) gets one rank per k
+visible GPUs for `gpu`, and each rank sees only its own k (CUDA_VISIBLE_DEVICES), where the worker loads the model
+with device_map="auto".
 """
 from __future__ import annotations
 
@@ -26,22 +30,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def count(n: str) -> int:
-    if n == "gpu":
-        import torch
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use: CUDA_VISIBLE_DEVICES's list, else every GPU torch counts."""
+    listed = [x for x in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if x.strip()]
+    if listed:
+        return listed
+    import torch
 
-        return max(1, torch.cuda.device_count())
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def count(n: str, per_rank: int = 1) -> int:
+    if n == "gpu":  # one rank per per_rank GPUs of those visible
+        seen = len(visible_gpus()) if per_rank > 1 else _device_count()
+        if per_rank > 1 and seen < per_rank:
+            raise SystemExit(f"launch: a rank needs {per_rank} GPUs and {seen} are visible: give the job more GPUs "
+                             "or set --gpus-per-rank")
+        return max(1, seen // per_rank)
     if not n.isdigit() or int(n) < 1:
         raise SystemExit(f"launch: ranks must be a number of at least 1, or gpu (got {n!r})")
     return int(n)
 
 
-def rank_env(rank: int, world: int, port: int) -> dict:
+def _device_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def rank_gpus(rank: int, per_rank: int, visible: list[str]) -> list[str]:
+    """The GPUs of one rank spread over several: its own slice of the visible ones."""
+    mine = visible[rank * per_rank:(rank + 1) * per_rank]
+    if len(mine) < per_rank:
+        raise SystemExit(f"launch: rank {rank} needs {per_rank} GPUs and only {len(visible)} are visible")
+    return mine
+
+
+def rank_env(rank: int, world: int, port: int, gpus: list[str] | None = None) -> dict:
     env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
            "LOCAL_WORLD_SIZE": str(world), "GROUP_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
     if world > 1:
         env.setdefault("OMP_NUM_THREADS", "1")
+    if gpus:  # a rank spread over several GPUs sees just its own (as cuda:0, cuda:1, ...)
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
     return env
+
+
+def gpus_per_rank(job: str) -> int:
+    """From the job file: GPUs per rank (1 where the file does not say; the worker checks the file itself)."""
+    import json
+
+    try:
+        return max(1, int(json.loads(open(job).read()).get("gpus_per_rank") or 1))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 1
 
 
 def stop(procs: list, sig=signal.SIGTERM) -> None:
@@ -62,10 +104,14 @@ def main(args: list[str], command=None) -> int:
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    world, job = count(args[0]), args[1]
+    job = args[1]
+    per_rank = gpus_per_rank(job)
+    world = count(args[0], per_rank)
+    visible = (visible_gpus() or [str(i) for i in range(world * per_rank)]) if per_rank > 1 else []
     port = free_port()
     command = command or [sys.executable, "-m", "vlmrun_worker", "run", job]
-    procs = [subprocess.Popen(command, env=rank_env(r, world, port)) for r in range(world)]
+    procs = [subprocess.Popen(command, env=rank_env(r, world, port, rank_gpus(r, per_rank, visible) if per_rank > 1
+                                                    else None)) for r in range(world)]
 
     def forward(signum, _frame):
         for p in procs:

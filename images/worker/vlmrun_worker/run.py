@@ -180,9 +180,10 @@ def run(job_path: str) -> int:
     if use_cuda and not torch.cuda.is_available():
         emit("error", rank=rank, message="GPUs were requested but torch sees no CUDA device in the container")
         return 3
-    device = f"cuda:{local_rank}" if use_cuda else "cpu"
+    # a rank spread over several GPUs sees only its own (launch.py): its model starts on the first
+    device = f"cuda:{0 if job.gpus_per_rank > 1 else local_rank}" if use_cuda else "cpu"
     if use_cuda:
-        torch.cuda.set_device(local_rank)
+        torch.cuda.set_device(device)
     if world > 1:
         dist.init_process_group("nccl" if use_cuda else "gloo")
 

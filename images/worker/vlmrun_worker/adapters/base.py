@@ -134,6 +134,20 @@ def dtype_kwargs(name: str, device: str) -> dict:
     return {key: torch_dtype(name, device)}
 
 
+def placement(spec: dict, device: str) -> dict:
+    """from_pretrained's placement: a rank spread over several GPUs (`gpus_per_rank` > 1; it sees only its own, as
+    launch.py gives them) loads with device_map="auto" over them (transformers keeps each decoder layer whole and
+    starts on the first GPU, where the inputs go); otherwise nothing, and the adapter moves the model."""
+    return {"device_map": "auto"} if device.startswith("cuda") and int(spec.get("gpus_per_rank") or 1) > 1 else {}
+
+
+def placed(model, device: str, where: dict):
+    """The model in eval mode on its device: moved there unless from_pretrained placed it (`where`)."""
+    if not where:
+        model.to(device)
+    return model.eval()
+
+
 def generate_answers(model, processor, inputs, gen: dict) -> list[str]:
     """Greedy generation; the answers are the new tokens only (the prompt is cut off), decoded."""
     import torch

@@ -8,7 +8,7 @@ what follows the last '\\nAssistant: ' (not stripped).
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_message, dtype_kwargs, generation_kwargs, with_suffix
+from .base import PerThread, dataset_message, dtype_kwargs, generation_kwargs, placed, placement, with_suffix
 
 
 def build_prompt(question: str, images: list, spec: dict, extra: dict | None = None) -> list:
@@ -26,8 +26,9 @@ class Adapter:
         self.spec, self.device = spec, device
         self.processor = IdeficsProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
-        self.model = IdeficsForVisionText2Text.from_pretrained(model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
-        self.model.to(device).eval()
+        where = placement(spec, device)
+        self.model = placed(IdeficsForVisionText2Text.from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         tok = self.processor.tokenizer
         self.gen = generation_kwargs(spec)

@@ -12,7 +12,8 @@ answer is the generated tokens, decoded and stripped.
 """
 from __future__ import annotations
 
-from .base import MMMU_DATASETS, PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs, with_suffix
+from .base import (MMMU_DATASETS, PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs,
+                   placed, placement, with_suffix)
 
 # MME-mini is vlmrun's MME sample: it takes MME's prompt
 BRIEF = {"MME", "MME-mini", "MMVet", "OCRVQA_TEST", "OCRVQA_TESTCORE", "TextVQA_VAL", "ChartQA_TEST", "DocVQA_VAL",
@@ -81,9 +82,9 @@ class Adapter:
         self.processor = AutoProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        self.model = Idefics2ForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device))
-        self.model.to(device).eval()
+        where = placement(spec, device)
+        self.model = placed(Idefics2ForConditionalGeneration.from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
         self.gen = generation_kwargs(spec)  # stops where the checkpoint's generation_config says, as in VLMEvalKit
 
     def prepare(self, samples):

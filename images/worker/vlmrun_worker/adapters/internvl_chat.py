@@ -12,7 +12,7 @@ mean/std; greedy decoding; '<image>\\n' (or 'Image-k: <image>\\n' per image) bef
 from __future__ import annotations
 
 from ..video import internvl_video_prompt
-from .base import dtype_kwargs, generation_kwargs, letter_prompt, with_suffix
+from .base import dtype_kwargs, generation_kwargs, letter_prompt, placed, placement, with_suffix
 
 SHORT = " Answer the question using a single word or phrase."
 
@@ -113,8 +113,9 @@ class Adapter:
         self.spec, self.device = spec, device
         kw = dtype_kwargs(spec.get("dtype", "bfloat16"), device)
         self.dtype = next(iter(kw.values()))
-        self.model = AutoModel.from_pretrained(model_dir, trust_remote_code=True, low_cpu_mem_usage=True, **kw)
-        self.model.to(device).eval()
+        where = placement(spec, device)
+        self.model = placed(AutoModel.from_pretrained(model_dir, trust_remote_code=True, low_cpu_mem_usage=True, **kw,
+                                                      **where), device, where)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True, use_fast=False)
         self.gen = generation_kwargs(spec)
 

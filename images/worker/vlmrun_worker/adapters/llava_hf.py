@@ -13,7 +13,8 @@ Inputs as VLMEvalKit's LLaVA and LLaVA_Next wrappers give them (vlmeval/vlm/llav
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_prompt, dtype_kwargs, generate_answers, generation_kwargs, letter_prompt, with_suffix
+from .base import (PerThread, dataset_prompt, dtype_kwargs, generate_answers, generation_kwargs, letter_prompt,
+                   placed, placement, with_suffix)
 
 DEFAULT_TEMPLATE = "USER: {images}{text} ASSISTANT:"
 
@@ -57,8 +58,9 @@ class Adapter:
         self.processor = AutoProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        self.model = getattr(transformers, cls).from_pretrained(model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device))
-        self.model.to(device).eval()
+        where = placement(spec, device)
+        self.model = placed(getattr(transformers, cls).from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device), **where), device, where)
         self.gen = generation_kwargs(spec)
         self.pad = bool((spec.get("processor") or {}).get("pad_to_square"))
         mean = getattr(self.processor.image_processor, "image_mean", None) or [0.5, 0.5, 0.5]

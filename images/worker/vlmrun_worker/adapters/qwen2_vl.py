@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from .base import (MMMU_DATASETS, PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs,
-                   has_chinese, hint, options, with_suffix)
+                   has_chinese, hint, options, placed, placement, with_suffix)
 from .shared_images import COPIES_KEY, ProcessOnce, SharedImages, as_list
 
 FACTOR = 28  # VLMEvalKit calls process_vision_info with qwen_vl_utils' default patch size 14 (x merge size 2)
@@ -212,11 +212,11 @@ class Adapter:
         self.preparer = factory(*args)
         self.processor = self.preparer.processor
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
-        # on a GPU the weights load straight onto it (no copy through host memory first)
-        where = {"device_map": device} if device.startswith("cuda") else {}
-        self.model = cls.from_pretrained(model_dir, attn_implementation=spec.get("attn_implementation", "sdpa"),
-                                         **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where)
-        self.model.to(device).eval()
+        # on one GPU the weights load straight onto it (no copy through host memory first)
+        where = placement(spec, device) or ({"device_map": device} if device.startswith("cuda") else {})
+        self.model = placed(cls.from_pretrained(model_dir, attn_implementation=spec.get("attn_implementation", "sdpa"),
+                                                **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where),
+                            device, where)
         self.gen = generation_kwargs(self.spec)
         self.cuda = device.startswith("cuda")
         self.shared = SharedImages(self.model.model.visual)

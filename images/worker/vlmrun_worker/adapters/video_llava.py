@@ -8,7 +8,7 @@ VideoLLaVA_HF drives it (vlmeval/vlm/video_llm/video_llava.py; a VIDEO_LLM: it r
 """
 from __future__ import annotations
 
-from .base import dtype_kwargs, generate_answers, generation_kwargs
+from .base import dtype_kwargs, generate_answers, generation_kwargs, placed, placement
 
 NFRAME = 8
 
@@ -35,9 +35,9 @@ class Adapter:
         self.spec, self.device = spec, device
         self.processor = VideoLlavaProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
-        self.model = VideoLlavaForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device))
-        self.model.to(device).eval()
+        where = placement(spec, device)
+        self.model = placed(VideoLlavaForConditionalGeneration.from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device), **where), device, where)
         self.gen = generation_kwargs(spec)
 
     def prepare(self, samples):
