@@ -28,6 +28,7 @@ EXPECTED = {
     "internvl2-4b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-4B", "bfloat16", 4096),
     "internvl2-8b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-8B", "bfloat16", 4096),
     "internvl2-26b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-26B", "bfloat16", 4096),
+    "internvl2-40b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-40B", "bfloat16", 4096),
     "internvl2.5-1b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2_5-1B", "bfloat16", 4096),
     "internvl2.5-2b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2_5-2B", "bfloat16", 4096),
     "internvl2.5-4b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2_5-4B", "bfloat16", 4096),
@@ -39,6 +40,9 @@ EXPECTED = {
     "llava-next-mistral-7b": ("transformers-4.48", "llava_hf", "llava-hf/llava-v1.6-mistral-7b-hf", "float16", 2048),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
     "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
+    "qwen2-vl-72b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-72B-Instruct", "bfloat16", 2048),
+    "qwen2.5-vl-32b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2.5-VL-32B-Instruct", "bfloat16", 2048),
+    "qwen2.5-vl-72b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2.5-VL-72B-Instruct", "bfloat16", 2048),
     "qwen2.5-vl-3b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2.5-VL-3B-Instruct", "bfloat16", 2048),
     "qwen2.5-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2.5-VL-7B-Instruct", "bfloat16", 2048),
 }
