@@ -91,13 +91,18 @@ def test_found_images_are_reused_and_resume_works_across_world_sizes(first_run, 
     assert out.returncode == 0, out.stdout[-3000:]
     prov = _prov(tmp_path, "tiny-qwen2-vl")
     assert prov["image"]["built_now"] is False and prov["run"]["samples_computed"] == 10
-    # all 56 rows with 2 ranks: only the 46 missing ones are computed, split over both ranks
+    # all 56 rows with 2 ranks: only the 46 missing ones are computed, split over both ranks by image (MME-mini: 2
+    # questions per image, 23 images left: 12 and 11), each image's two questions on one rank
     out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--nproc", "2", "--work-dir", str(tmp_path))
     assert out.returncode == 0, out.stdout[-3000:]
     prov = _prov(tmp_path, "tiny-qwen2-vl")
     assert prov["run"]["samples_computed"] == 46 and prov["environment"]["nproc"] == 2
     ranks = [json.loads(p.read_text()) for p in (tmp_path / "tiny-qwen2-vl" / "MME-mini" / "ranks").glob("*.json")]
-    assert sorted(r["samples"] for r in ranks) == [23, 23]
+    assert sorted(r["samples"] for r in ranks) == [22, 24]
+    shards = tmp_path / "tiny-qwen2-vl" / "MME-mini" / "shards"
+    rank_of = {json.loads(line)["index"]: f.name for f in shards.glob("rank*.jsonl")
+               for line in f.read_text().splitlines() if line.strip()}
+    assert all(rank_of[str(i)] == rank_of[str(i + 1)] for i in range(10, 56, 2))  # rows i, i+1: one image
     assert _vlmrun_image_ids(docker_client) == images_before
 
 
