@@ -118,8 +118,9 @@ class Prompt(_Strict):
     template: Optional[str] = None
     image_token: Optional[str] = None
     # model: the adapter's per-model prompts (VLMEvalKit's custom prompt); dataset: the benchmark's default
-    # prompt (VLMEvalKit's use_custom_prompt=False)
-    style: Literal["model", "dataset"] = "model"
+    # prompt (VLMEvalKit's use_custom_prompt=False); chat_template: the benchmark's default prompt through the
+    # checkpoint's own chat template (llava_hf: VLMEvalKit's LLaVA_OneVision_HF)
+    style: Literal["model", "dataset", "chat_template"] = "model"
 
     @field_validator("template")
     @classmethod

@@ -62,7 +62,8 @@ def _assert_all_identical(tag: str, res: dict):
 QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("qwen2_5_vl", "Qwen2.5-VL-3B-Instruct")}
 # The models the oracle checks; every other real model in the zoo has one of these models' settings and
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
-CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "llava-next-mistral-7b", "llava-1.5-7b"}
+CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "llava-next-mistral-7b", "llava-1.5-7b",
+           "llava-onevision-0.5b"}
 
 
 def _wrapper(model: str) -> dict:
@@ -120,6 +121,19 @@ def test_llava_next_inputs_are_vlmevalkits(images, work):
            "model_dir": host.make_model(image, work, "llava_next", "llava_next_tiny", "llava-v1.6-mistral-7b-hf"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("llava-next-mistral-7b", host.run_oracle(image, work, cfg, "llava-next-mistral-7b"))
+
+
+def test_llava_onevision_inputs_are_vlmevalkits(images, work):
+    """VLMEvalKit's LLaVA_OneVision_HF writes the benchmark's default message as one text ('<image>\\n' where each
+    image stands) through the checkpoint's chat template, and decodes the new tokens unstripped; vlmrun's llava_hf
+    adapter (`prompt.style: chat_template`) the same: the same tokens, pixels (as the fp16 model gets them), image
+    sizes, generate() arguments and answer, on a tiny LlavaOnevisionForConditionalGeneration."""
+    image = images["transformers-latest"]
+    cfg = {**_wrapper("llava-onevision-0.5b"), "adapter": "llava_hf", "spec": host.model_spec("llava-onevision-0.5b"),
+           "overrides": _overrides("llava-onevision-0.5b"),
+           "model_dir": host.make_model(image, work, "llava_onevision", "llava_onevision_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("llava-onevision-0.5b", host.run_oracle(image, work, cfg, "llava-onevision-0.5b"))
 
 
 def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):

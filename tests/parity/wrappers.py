@@ -42,6 +42,8 @@ def build(cfg: dict):
         return _build_idefics(cfg, kind)
     if kind == "LLaVA_Next":
         return _build_llava_next(cfg)
+    if kind == "LLaVA_OneVision_HF":
+        return _build_llava_onevision(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -114,6 +116,22 @@ def _build_llava_next(cfg):
     transformers.LlavaNextForConditionalGeneration.cuda = lambda self, *a, **kw: self
     _inputs_stay_on_cpu()
     wrapper = M.LLaVA_Next(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
+def _build_llava_onevision(cfg):
+    """VLMEvalKit's LLaVA_OneVision_HF (vlmeval/vlm/llava/llava.py): fp16 weights moved with `.to('cuda')`, inputs
+    with `.to('cuda', torch.float16)`; here both stay on the CPU."""
+    import transformers
+    from vlmeval.vlm.llava import llava as M
+
+    cls = transformers.LlavaOnevisionForConditionalGeneration
+    move = cls.to
+    cls.to = lambda self, *a, **kw: self if a[:1] == ("cuda",) else move(self, *a, **kw)
+    _inputs_stay_on_cpu()
+    wrapper = M.LLaVA_OneVision_HF(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter
