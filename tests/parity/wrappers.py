@@ -83,6 +83,13 @@ def _build_qwen(cfg):
         _cpu_loading(getattr(transformers, name))
     _inputs_stay_on_cpu()
     wrapper = M.Qwen2VLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    # every copy of a repeated image handed to the model as VLMEvalKit hands it (an MMMU row can show one image
+    # twice): the recorder stands in for the model, so the vision tower's shared encoding of repeats
+    # (adapters/shared_images.py) cannot expand them here; tests/test_shared_images.py shows that sharing gives
+    # the language model the same inputs and the same answers
+    from vlmrun_worker.adapters.shared_images import ProcessOnce
+
+    ProcessOnce.ENABLED = False
     adapter = None if cfg.get("wrapper_only") else _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter

@@ -207,7 +207,7 @@ class Adapter:
     def __init__(self, model_dir: str, spec: dict, device: str):
         import transformers
 
-        self.spec, self.device = spec, device
+        self.device = device
         factory, args = preparer(model_dir, spec, device)
         self.preparer = factory(*args)
         self.processor = self.preparer.processor
@@ -219,11 +219,20 @@ class Adapter:
                             device, where)
         self.gen = generation_kwargs(self.spec)
         self.cuda = device.startswith("cuda")
-        self.shared = SharedImages(self.model.model.visual)
+        self.shared = SharedImages(getattr(getattr(self.model, "model", None), "visual", None))
         if self.cuda:
             from .gpu import strided_conv_as_matmul
 
             strided_conv_as_matmul(self.model)
+
+    @property
+    def spec(self) -> dict:
+        """The settings the preparation follows (set anew, e.g. per benchmark, it follows those)."""
+        return self.preparer.spec
+
+    @spec.setter
+    def spec(self, value: dict) -> None:
+        self.preparer.spec = value
 
     def prepare(self, samples):
         """In the main thread or a prefetch thread (prefetch processes run the preparer alone): on a GPU the pixels

@@ -79,11 +79,14 @@ def as_list(prepared):
 class SharedImages:
     """Wraps a Qwen2-VL-style vision tower (`forward(pixels, grid_thw=...)`, each image's rows contiguous in its
     output) so that, for the next call after `expect(copies)`, it encodes only the distinct images and returns
-    every image's rows, in order, as if it had encoded them all."""
+    every image's rows, in order, as if it had encoded them all. No tower (the stand-in model `vlmrun inspect`
+    loads, which records its inputs for one row): nothing is wrapped."""
 
     def __init__(self, visual):
         self.copies = None
         self.stats = {"images": 0, "encoded": 0}  # what the vision tower was given, and what it encoded
+        if visual is None:
+            return
         self.merge = getattr(visual, "spatial_merge_size", 1)
         forward = visual.forward
 
