@@ -16,7 +16,7 @@ def _one_line_error(out):
 def test_unknown_model_lists_valid_names():
     line = _one_line_error(run_cli("eval", "llava-99b", "--bench", "MME-mini"))
     assert "unknown model 'llava-99b'; valid models: demo-internvl, demo-qwen2-vl, gpt-4o, idefics-80b-instruct, " in line
-    assert "tiny-internvl, tiny-llava, tiny-llava-next, tiny-qwen2-vl, tiny-qwen2-vl-api, tiny-qwen2.5-vl" in line
+    assert "tiny-internvl, tiny-llava, tiny-llava-next, tiny-llava-onevision, tiny-qwen2-vl, tiny-qwen2-vl-api" in line
 
 
 def test_unknown_bench_lists_valid_names():
