@@ -131,6 +131,7 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
     video = video or VideoSetting.of(None, None)
     flavour = "vllm" if engine == "vllm" else "cuda" if gpus else "cpu"
     driver = host_driver() if gpus else None
+    gpu_gib = gpu_memory_gib() if gpus else GPU_GIB  # asked once: what GPUs per rank a model needs
     jobs = []
     for m in ms:
         if engine not in m.engines:
@@ -149,7 +150,7 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
             flavour_m = flavour
         if flavour_m not in fam.flavours:
             raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour_m} flavour")
-        k = 1 if engine == "vllm" or not gpus else (gpus_per_rank or per_rank_needed(m))
+        k = 1 if engine == "vllm" or not gpus else (gpus_per_rank or gpus_needed(m, gpu_gib) or 1)
         if engine == "vllm":
             n: Union[int, str] = 1  # one process; vLLM batches itself and shards the model over the GPUs
         elif nproc is not None:
@@ -159,8 +160,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
         else:
             n = gpus.n // k if gpus.n else "gpu"  # "gpu": the launcher counts the GPUs it sees (k per rank)
         if gpus is not None and gpus.n is not None and gpus.n < k:
-            raise VlmrunError(f"model {m.name} needs {k} GPUs per rank ({sizing(m)}); --gpus gives {gpus.n}: give it "
-                              f"at least {k}, or set --gpus-per-rank if its GPUs are larger")
+            raise VlmrunError(f"model {m.name} needs {k} GPUs per rank ({sizing(m, gpu_gib)}); --gpus gives {gpus.n}: "
+                              f"give it at least {k}, or set --gpus-per-rank if its GPUs are larger")
         if gpus is not None and isinstance(n, int) and gpus.n is not None and n * k > gpus.n:
             raise VlmrunError(f"--nproc {n} with {k} GPU(s) per rank needs {n * k} GPUs; --gpus gives {gpus.n}")
         for b in bs:
@@ -188,12 +189,7 @@ def gpu_memory_gib() -> float:
     return mib / 1024 if mib else GPU_GIB
 
 
-def per_rank_needed(m: Model) -> int:
-    """GPUs per rank for a model: its weights in its dtype, 20 % headroom, on GPUs of gpu_memory_gib()."""
-    return gpus_needed(m, gpu_memory_gib()) or 1
-
-
-def sizing(m: Model) -> str:
+def sizing(m: Model, gpu_gib: float) -> str:
     w = weights_gib(m)
-    return (f"{w:.0f} GiB of {m.dtype} weights + {round((HEADROOM - 1) * 100)} % on GPUs of {gpu_memory_gib():.0f} GiB"
+    return (f"{w:.0f} GiB of {m.dtype} weights + {round((HEADROOM - 1) * 100)} % on GPUs of {gpu_gib:.0f} GiB"
             if w else "as set")

@@ -79,9 +79,10 @@ def rank_env(rank: int, world: int, port: int, gpus: list[str] | None = None) ->
 def gpus_per_rank(job: str) -> int:
     """From the job file: GPUs per rank (1 where the file does not say; the worker checks the file itself)."""
     import json
+    from pathlib import Path
 
     try:
-        return max(1, int(json.loads(open(job).read()).get("gpus_per_rank") or 1))
+        return max(1, int(json.loads(Path(job).read_text()).get("gpus_per_rank") or 1))
     except (OSError, ValueError, TypeError, AttributeError):
         return 1
 

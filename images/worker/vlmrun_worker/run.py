@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import traceback
 from collections import deque
@@ -56,7 +55,6 @@ class Prefetch:
         # adapter's preparer, instead of `load` and `prepare` in threads (image rows only: no video requests)
         self.pool = pool
         self.waited_s = self.prepare_s = 0.0
-        self._lock = threading.Lock()
 
     def resize(self, batch_size: int) -> None:
         self.batch_size = max(1, int(batch_size))
@@ -67,17 +65,18 @@ class Prefetch:
         return chunk
 
     def _load(self, chunk):
+        """(samples, prepared, seconds it took), as procs.load gives it from a process."""
         t = time.monotonic()
         batch = [self.load(r) for r in chunk]
         prepared = self.prepare(batch) if self.prepare else None
-        with self._lock:
-            self.prepare_s += time.monotonic() - t
-        return batch, prepared
+        return batch, prepared, time.monotonic() - t
 
     def __iter__(self):
         if self.workers == 0:
             while chunk := self._next_chunk():
-                yield self._load(chunk)  # its time is preparation, not waiting: waited_s stays 0
+                batch, prepared, seconds = self._load(chunk)
+                self.prepare_s += seconds  # preparation, not waiting: waited_s stays 0
+                yield batch, prepared
             return
         ahead = self.workers + 1  # batches in flight: every worker busy, one more ready
         if self.pool is not None:
@@ -98,14 +97,11 @@ class Prefetch:
             top_up()
             while pending:
                 t = time.monotonic()
-                item = pending.popleft().result()
+                batch, prepared, seconds = pending.popleft().result()
                 self.waited_s += time.monotonic() - t
+                self.prepare_s += seconds
                 top_up()
-                if len(item) == 3:  # from a process: its preparation time comes with it
-                    batch, prepared, seconds = item
-                    self.prepare_s += seconds
-                    item = batch, prepared
-                yield item
+                yield batch, prepared
         finally:
             for f in pending:
                 f.cancel()

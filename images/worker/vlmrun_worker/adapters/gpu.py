@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 
-def pin_pixels(prepared, dtype, keys=("pixel_values",)):
-    """In the prefetch thread: pixel tensors cast to the model's dtype (the model casts them on the GPU anyway;
-    the rounding is the same) and pinned, so the copy to the GPU moves half the bytes at full speed."""
+def pin_pixels(prepared, keys=("pixel_values",)):
+    """In the prefetch thread: pixel tensors pinned, so the copy to the GPU moves at full speed (the preparation
+    has cast them to the model's dtype already: half the bytes)."""
     for k in keys:
         v = prepared.get(k) if hasattr(prepared, "get") else None
         if v is not None and v.is_floating_point():
-            prepared[k] = v.to(dtype).pin_memory()
+            prepared[k] = v.pin_memory()
     return prepared
 
 

@@ -241,7 +241,7 @@ class Adapter:
         if self.cuda:
             from .gpu import pin_pixels
 
-            pin_pixels(prepared, self.model.dtype)
+            pin_pixels(prepared)
         return prepared
 
     def generate(self, samples, prepared=None) -> list[str]:
