@@ -56,7 +56,9 @@ def test_the_job_goes_through_the_launcher_with_its_gpus_per_rank(tmp_path, monk
     assert docker_job_request(small, "img", tmp_path / "d.tsv", tmp_path / "w")[0].command[3] == "run"
 
 
-PROBE = "import os; print(os.environ['RANK'], os.environ['CUDA_VISIBLE_DEVICES'], flush=True)"
+# each rank writes what it sees to a file of its own (two ranks printing at once can interleave their lines)
+PROBE = ("import os, pathlib, sys; pathlib.Path(sys.argv[1], os.environ['RANK']).write_text("
+         "os.environ['CUDA_VISIBLE_DEVICES'])")
 
 
 @pytest.mark.parametrize("visible, ranks, want", [
@@ -64,12 +66,14 @@ PROBE = "import os; print(os.environ['RANK'], os.environ['CUDA_VISIBLE_DEVICES']
     ("GPU-a,GPU-b,GPU-c,GPU-d", "1", {"0": "GPU-a,GPU-b,GPU-c"}),
     ("4,5,6,7,0", "gpu", {"0": "4,5,6"}),  # a leftover GPU stays unused
 ])
-def test_the_launcher_gives_each_rank_its_own_gpus(tmp_path, capfd, monkeypatch, visible, ranks, want):
+def test_the_launcher_gives_each_rank_its_own_gpus(tmp_path, monkeypatch, visible, ranks, want):
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"gpus_per_rank": 3}))
+    seen = tmp_path / "seen"
+    seen.mkdir()
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
-    assert launch.main([ranks, str(job)], [sys.executable, "-c", PROBE]) == 0
-    got = dict(line.split() for line in capfd.readouterr().out.splitlines())
+    assert launch.main([ranks, str(job)], [sys.executable, "-c", PROBE, str(seen)]) == 0
+    got = {p.name: p.read_text() for p in seen.iterdir()}
     assert got == want
 
 

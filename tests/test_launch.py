@@ -5,16 +5,18 @@ import time
 
 from vlmrun_worker import launch
 
-PROBE = ("import json, os, sys; print(json.dumps({k: os.environ.get(k) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', "
-         "'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', 'OMP_NUM_THREADS')}), flush=True)")
+# each rank writes its environment to a file of its own (ranks printing at once can interleave their lines)
+PROBE = ("import json, os, pathlib, sys; pathlib.Path(sys.argv[1], os.environ['RANK']).write_text(json.dumps("
+         "{k: os.environ.get(k) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', "
+         "'MASTER_PORT', 'OMP_NUM_THREADS')}))")
 
 
-def test_each_rank_gets_torchruns_environment(capfd, monkeypatch):
+def test_each_rank_gets_torchruns_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert launch.main(["3", "job.json"], [sys.executable, "-c", PROBE]) == 0
+    assert launch.main(["3", "job.json"], [sys.executable, "-c", PROBE, str(tmp_path)]) == 0
     import json
 
-    envs = sorted((json.loads(l) for l in capfd.readouterr().out.splitlines()), key=lambda e: e["RANK"])
+    envs = sorted((json.loads(p.read_text()) for p in tmp_path.iterdir()), key=lambda e: e["RANK"])
     assert [(e["RANK"], e["LOCAL_RANK"], e["WORLD_SIZE"], e["LOCAL_WORLD_SIZE"]) for e in envs] == [
         ("0", "0", "3", "3"), ("1", "1", "3", "3"), ("2", "2", "3", "3")]
     assert {e["MASTER_ADDR"] for e in envs} == {"127.0.0.1"} and len({e["MASTER_PORT"] for e in envs}) == 1
