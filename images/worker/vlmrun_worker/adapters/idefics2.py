@@ -1,4 +1,8 @@
-"""Idefics2 (e.g. HuggingFaceM4/idefics2-8b) through transformers' own classes.
+"""Idefics2 and Idefics3 (HuggingFaceM4/idefics2-8b, HuggingFaceM4/Idefics3-8B-Llama3) through transformers' own
+classes, chosen by the checkpoint's model_type. VLMEvalKit runs both with its IDEFICS2 wrapper (config.py:
+"Idefics3 follows Idefics2 Pattern"; its Idefics3 branch tests `'Idefics3' in model_path.lower()`, which never
+holds, so the prompts are the same); the processor of each checkpoint expands '<image>' (Idefics3: tiles with
+'<row_i_col_j>' and a '<global-img>').
 
 The prompt is the string VLMEvalKit's IDEFICS2 wrapper builds (vlmeval/vlm/idefics.py) from the benchmark's
 default message (VLMEvalKit gives IDEFICS2 no custom prompt): 'User:', '<image>' where each image is, each text
@@ -22,6 +26,7 @@ PURE_MCQ = {"MMStar", "SEEDBench_IMG", "AI2D_TEST", "ScienceQA_VAL", "ScienceQA_
 MMBENCH = {"MMBench_DEV_EN", "MMBench_DEV_EN_V11", "MMBench_TEST_EN", "MMBench_TEST_EN_V11", "MMBench_DEV_CN",
            "MMBench_DEV_CN_V11", "MMBench_TEST_CN", "MMBench_TEST_CN_V11", "MMBench", "MMBench_V11", "MMBench_CN",
            "MMBench_CN_V11"}
+CLASSES = {"idefics2": "Idefics2ForConditionalGeneration", "idefics3": "Idefics3ForConditionalGeneration"}
 SELECT = "Please select the correct answer from the options above."
 
 
@@ -76,14 +81,18 @@ def build_prompt(question: str, spec: dict, extra: dict | None = None, n_images:
 
 class Adapter:
     def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import AutoProcessor, Idefics2ForConditionalGeneration
+        import transformers
+        from transformers import AutoConfig, AutoProcessor
 
         self.spec, self.device = spec, device
+        kind = AutoConfig.from_pretrained(model_dir).model_type
+        if kind not in CLASSES:
+            raise ValueError(f"idefics2 adapter: checkpoint model_type {kind!r} is none of {', '.join(CLASSES)}")
         self.processor = AutoProcessor.from_pretrained(model_dir)
         self.processor.tokenizer.padding_side = "left"
         self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
         where = placement(spec, device)
-        self.model = placed(Idefics2ForConditionalGeneration.from_pretrained(
+        self.model = placed(getattr(transformers, CLASSES[kind]).from_pretrained(
             model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
         self.gen = generation_kwargs(spec)  # stops where the checkpoint's generation_config says, as in VLMEvalKit
 
