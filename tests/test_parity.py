@@ -62,8 +62,8 @@ def _assert_all_identical(tag: str, res: dict):
 QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("qwen2_5_vl", "Qwen2.5-VL-3B-Instruct")}
 # The models the oracle checks; every other real model in the zoo has one of these models' settings and
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
-CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "llava-next-mistral-7b", "llava-1.5-7b",
-           "llava-onevision-0.5b"}
+CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
+           "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448"}
 
 
 def _wrapper(model: str) -> dict:
@@ -97,14 +97,17 @@ def test_internvl2_inputs_are_vlmevalkits(images, work):
     _assert_all_identical("internvl2-2b", host.run_oracle(image, work, cfg, "internvl2-2b"))
 
 
-IDEFICS = {"idefics-9b-instruct": ("transformers-4.33", "idefics"), "idefics2-8b": ("transformers-4.40", "idefics2")}
+# model: (family, tiny recipe); the adapter is the manifest's (Idefics3 runs VLMEvalKit's IDEFICS2 and vlmrun's idefics2)
+IDEFICS = {"idefics-9b-instruct": ("transformers-4.33", "idefics"), "idefics2-8b": ("transformers-4.40", "idefics2"),
+           "idefics3-8b": ("transformers-latest", "idefics3")}
 
 
 @pytest.mark.parametrize("model", sorted(IDEFICS))
 def test_idefics_inputs_are_vlmevalkits(images, work, model):
     family, recipe = IDEFICS[model]
     image = images[family]
-    cfg = {**_wrapper(model), "adapter": recipe, "spec": host.model_spec(model), "overrides": _overrides(model),
+    cfg = {**_wrapper(model), "adapter": Catalogue().model(model).adapter, "spec": host.model_spec(model),
+           "overrides": _overrides(model),
            "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
@@ -134,6 +137,19 @@ def test_llava_onevision_inputs_are_vlmevalkits(images, work):
            "model_dir": host.make_model(image, work, "llava_onevision", "llava_onevision_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("llava-onevision-0.5b", host.run_oracle(image, work, cfg, "llava-onevision-0.5b"))
+
+
+def test_paligemma_inputs_are_vlmevalkits(images, work):
+    """VLMEvalKit's PaliGemma joins the default message's texts with newlines, takes the first image and lets the
+    processor write the image tokens, '<bos>' and the closing newline; it hands generate() everything the processor
+    returns (token_type_ids, labels too) and decodes the new tokens unstripped; vlmrun's paligemma adapter the same,
+    on a tiny PaliGemmaForConditionalGeneration."""
+    image = images["transformers-latest"]
+    cfg = {**_wrapper("paligemma-3b-mix-448"), "adapter": "paligemma", "spec": host.model_spec("paligemma-3b-mix-448"),
+           "overrides": _overrides("paligemma-3b-mix-448"),
+           "model_dir": host.make_model(image, work, "paligemma", "paligemma_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("paligemma-3b-mix-448", host.run_oracle(image, work, cfg, "paligemma-3b-mix-448"))
 
 
 def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):

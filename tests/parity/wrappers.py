@@ -44,6 +44,8 @@ def build(cfg: dict):
         return _build_llava_next(cfg)
     if kind == "LLaVA_OneVision_HF":
         return _build_llava_onevision(cfg)
+    if kind == "PaliGemma":
+        return _build_moved_to_cuda(cfg, "PaliGemmaForConditionalGeneration", "vlmeval.vlm.gemma")
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -101,8 +103,11 @@ def _build_idefics(cfg, kind):
 
     if kind == "IDEFICS":
         _cpu_loading(transformers.IdeficsForVisionText2Text)
-    else:  # Idefics2 in transformers 4.40 has no sdpa
+    elif hasattr(transformers, "AutoModelForVision2Seq"):  # Idefics2 in transformers 4.40 has no sdpa
         _cpu_loading(transformers.AutoModelForVision2Seq, attn="eager")
+    else:  # transformers 5 (Idefics3) renamed the auto class that IDEFICS2 imports
+        transformers.AutoModelForVision2Seq = transformers.AutoModelForImageTextToText
+        _cpu_loading(transformers.AutoModelForVision2Seq)
     _inputs_stay_on_cpu()
     wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
@@ -139,6 +144,22 @@ def _build_llava_onevision(cfg):
     cls.to = lambda self, *a, **kw: self if a[:1] == ("cuda",) else move(self, *a, **kw)
     _inputs_stay_on_cpu()
     wrapper = M.LLaVA_OneVision_HF(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
+def _build_moved_to_cuda(cfg, cls_name, module):
+    """A wrapper that loads with device_map='auto', then moves the model with `.cuda()` and its inputs with
+    `.to('cuda')` (VLMEvalKit's PaliGemma): here the weights load on the CPU and stay there."""
+    import transformers
+
+    cls = getattr(transformers, cls_name)
+    _cpu_loading(cls)
+    cls.cuda = lambda self, *a, **kw: self
+    _inputs_stay_on_cpu()
+    wrapper = getattr(importlib.import_module(module), cfg["wrapper"])(model_path=cfg["model_dir"],
+                                                                       **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter
@@ -251,11 +272,14 @@ def compare(wrapper, adapter, struct, sample, name):
         return _compare_chat(wrapper, adapter, a, b, sample)
     import torch
 
-    # token_type_ids: only the tiny models' byte-level test tokenizer returns them (the real ones do not);
-    # the adapters drop them, VLMEvalKit passes them on
+    # token_type_ids: where the adapter drops them, only the tiny models' byte-level test tokenizer returns them
+    # (the real ones do not) and VLMEvalKit passes them on; where the adapter passes them (PaliGemma: they mark
+    # the prefix the model attends to both ways) they are compared
+    types = (a.get("token_type_ids"), b.get("token_type_ids")) if "token_type_ids" in b else None
     ta = {k: v for k, v in a.items() if isinstance(v, torch.Tensor) and k != "token_type_ids"}
     tb = {k: v for k, v in b.items() if isinstance(v, torch.Tensor) and k != "token_type_ids"}
     a = {k: v for k, v in a.items() if k != "token_type_ids"}
+    b = {k: v for k, v in b.items() if k != "token_type_ids"}
     ga = {k: v for k, v in a.items() if k not in ta}
     gb = {k: v for k, v in b.items() if k not in tb}
     tok = adapter.processor.tokenizer
@@ -268,6 +292,8 @@ def compare(wrapper, adapter, struct, sample, name):
         "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
         "answer decoding": theirs == ours,
     }
+    if types is not None:  # PaliGemma
+        checks["token type ids"] = same(*types)
     if "image_grid_thw" in ta or "image_grid_thw" in tb:  # Qwen
         checks["image grid"] = same(ta.get("image_grid_thw"), tb.get("image_grid_thw"))
     if "image_attention_mask" in ta or "image_attention_mask" in tb:  # IDEFICS

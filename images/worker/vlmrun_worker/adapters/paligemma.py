@@ -1,0 +1,50 @@
+"""PaliGemma (google/paligemma-3b-mix-448) through transformers' own PaliGemmaForConditionalGeneration, as
+VLMEvalKit's PaliGemma wrapper drives it (vlmeval/vlm/gemma.py; not interleaved, no custom prompt):
+- the prompt is the benchmark's default message's texts joined by newlines (BaseModel.message_to_promptimg), the
+  image the message's first one; the processor writes '<image>' x 1024 + '<bos>' + prompt + '\\n' itself;
+- the processor's inputs go to generate() as they come (token_type_ids mark the prefix, which PaliGemma attends
+  to both ways), with max_new_tokens=512 and do_sample=False; bfloat16;
+- the answer is the new tokens, decoded with special tokens dropped, not stripped.
+"""
+from __future__ import annotations
+
+from .base import PerThread, dataset_message, dtype_kwargs, generation_kwargs, placed, placement
+
+
+def prompt_and_image(question: str, extra: dict, spec: dict, n_images: int) -> tuple[str, int | None]:
+    """message_to_promptimg: the texts joined by newlines, and the index of the first image shown (None: none)."""
+    msg = dataset_message(question, extra or {}, spec, n_images)
+    shown = [m[1] for m in msg if isinstance(m, tuple)]
+    return "\n".join(m for m in msg if isinstance(m, str)), (shown[0] if shown else None)
+
+
+class Adapter:
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        from transformers import AutoProcessor, PaliGemmaForConditionalGeneration
+
+        self.spec, self.device = spec, device
+        self.processor = AutoProcessor.from_pretrained(model_dir)
+        self.processor.tokenizer.padding_side = "left"
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
+        where = placement(spec, device)
+        self.model = placed(PaliGemmaForConditionalGeneration.from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
+        self.gen = generation_kwargs(spec)
+
+    def prepare(self, samples):
+        texts, images = [], []
+        for s in samples:
+            text, first = prompt_and_image(s.question, s.extra, self.spec, len(s.images))
+            if first is None:
+                raise ValueError("PaliGemma answers questions about an image: this request has none")
+            texts.append(text)
+            images.append(s.images[first])
+        return self.processors.get()(text=texts, images=images, padding=True, return_tensors="pt")
+
+    def generate(self, samples, prepared=None) -> list[str]:
+        import torch
+
+        inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, **self.gen)
+        return self.processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
