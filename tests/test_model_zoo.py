@@ -45,6 +45,7 @@ EXPECTED = {
     "paligemma2-3b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-3b-mix-448", "bfloat16", 512),
     "paligemma2-10b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-10b-mix-448", "bfloat16", 512),
     "llava-next-mistral-7b": ("transformers-4.48", "llava_hf", "llava-hf/llava-v1.6-mistral-7b-hf", "float16", 2048),
+    "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
     "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
     "qwen2-vl-72b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-72B-Instruct", "bfloat16", 2048),

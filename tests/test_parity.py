@@ -63,7 +63,8 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("
 # The models the oracle checks; every other real model in the zoo has one of these models' settings and
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
 CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
-           "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448"}
+           "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448",
+           "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
 def _wrapper(model: str) -> dict:
@@ -232,8 +233,10 @@ def test_video_decoding_frames_and_messages_are_vlmevalkits(images, work):
                              mounts=((data, "/data"),), env={"PYTHONPATH": "/opt/vlmrun/worker"})
     assert proc.returncode == 0, proc.stdout[-2000:]
     video_llava = host.make_model(images["transformers-latest"], work, "video_llava", "tiny-video-llava")
+    spec = json.dumps(host.model_spec("video-llava-7b", "Video-MME-mini"))
     proc = host.run_in_image(images["transformers-latest"], work, ["/parity/video_decode_oracle.py", "/oracle",
-                                                                   "/work/videos", "/work/video-decode.json", video_llava])
+                                                                   "/work/videos", "/work/video-decode.json", video_llava,
+                                                                   spec])
     assert proc.returncode == 0, proc.stdout[-3000:]
     found = json.loads((work / "video-decode.json").read_text())
     label = {"frames": lambda c: f"{c['video']} {c['setting']}", "decode": lambda c: c["video"],

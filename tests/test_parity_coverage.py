@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from vlmrun.manifest import Catalogue
+from vlmrun.plan import VIDEO_ONLY
 
 sys.path.insert(0, str(Path(__file__).parent / "parity"))
 import host  # noqa: E402
@@ -18,7 +19,8 @@ OWN = ("name", "reference", "description", "params_b")
 
 
 def _settings(model: str) -> dict:
-    return {k: v for k, v in host.model_spec(model).items() if k not in OWN}
+    video_only = Catalogue().model(model).adapter in VIDEO_ONLY
+    return {k: v for k, v in host.model_spec(model, "Video-MME-mini" if video_only else "MME").items() if k not in OWN}
 
 
 def test_every_real_model_is_covered_by_an_oracle_checked_one():

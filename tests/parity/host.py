@@ -75,13 +75,13 @@ def reference_entry(model: str) -> str:
     return m.group(1)
 
 
-def model_spec(model: str) -> dict:
-    """A model manifest's settings as the worker gets them for MME (references and source left out)."""
+def model_spec(model: str, bench: str = "MME") -> dict:
+    """A model manifest's settings as the worker gets them for `bench` (references and source left out)."""
     from vlmrun.container import model_settings
     from vlmrun.manifest import Catalogue
     from vlmrun.plan import make_plan
 
-    (job,) = make_plan(Catalogue(), [model], ["MME"], "/tmp/unused")
+    (job,) = make_plan(Catalogue(), [model], [bench], "/tmp/unused")
     return {k: v for k, v in model_settings(job).items() if k not in ("references", "source")}
 
 

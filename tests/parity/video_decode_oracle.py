@@ -23,7 +23,7 @@ PACK_ANSWERS = ['{"0": "A", "1": "B", "2": "C"}', "{'0': 'A'}", '{"0": "red"}\n{
                 '```json\n{"0": "A", "1": "B", "2": "C"}\n```']
 
 
-def main(site: str, root: str, out: str, video_llava: str = "") -> int:
+def main(site: str, root: str, out: str, video_llava: str = "", video_llava_spec: str = "{}") -> int:
     os.environ["VLMRUN_ORACLE_SITE"] = site
     sys.path.insert(0, "/parity")
     import vlmeval_import
@@ -36,7 +36,8 @@ def main(site: str, root: str, out: str, video_llava: str = "") -> int:
     res = {"frames": frames_cases(root, videos), "decode": decode_cases(root, videos),
            "qwen": qwen_cases(root, videos), "mmbench_video": mmbench_video_cases(root, videos),
            "pack_split": pack_split_cases(), "subtitles": subtitle_cases(root, videos),
-           "video_llava": video_llava_cases(root, videos, video_llava) if video_llava else [],
+           "video_llava": video_llava_cases(root, videos, video_llava, json.loads(video_llava_spec))
+           if video_llava else [],
            "mvbench_mp4": mvbench_cases(root, videos)}
     with open(out, "w") as f:
         json.dump(res, f)
@@ -334,10 +335,11 @@ def mvbench_cases(root, videos):
     return out
 
 
-def video_llava_cases(root, videos, model_dir):
+def video_llava_cases(root, videos, model_dir, spec):
     """VLMEvalKit's VideoLLaVA_HF.generate_inner on VideoMME.build_prompt(video_llm=True) against the
     video_llava adapter, both with a recording model: the prompt tokens, the video pixels, generate()'s keyword
-    arguments (the wrapper's with the tiny model's max_new_tokens as its config kwargs)."""
+    arguments (the wrapper's own, config.py 'Video-LLaVA-7B-HF' adds none, against the settings `spec` of
+    vlmrun's video-llava-7b manifest)."""
     import torch
     from transformers import VideoLlavaProcessor
     from vlmeval.dataset.videomme import VideoMME
@@ -353,12 +355,11 @@ def video_llava_cases(root, videos, model_dir):
     vlmeval_import.bare_package("vlmeval.vlm.video_llm", os.path.join(os.environ["VLMRUN_ORACLE_SITE"], "vlmeval", "vlm", "video_llm"))
     from vlmeval.vlm.video_llm.video_llava import VideoLLaVA_HF
 
-    gen = {"max_new_tokens": 8, "temperature": 0.0, "do_sample": False}  # tiny-video-llava's manifest
     theirs_model = VideoLLaVA_HF.__new__(VideoLLaVA_HF)
-    theirs_model.model, theirs_model.nframe, theirs_model.kwargs = Recorder(), 8, {"max_new_tokens": 8}
+    theirs_model.model, theirs_model.nframe, theirs_model.kwargs = Recorder(), 8, {}
     theirs_model.processor = VideoLlavaProcessor.from_pretrained(model_dir)
     with no_weights():
-        ours_model = Adapter(model_dir, {"generation": gen, "dtype": "float32"}, "cpu")
+        ours_model = Adapter(model_dir, {**spec, "dtype": "float32"}, "cpu")
     ds = _stub_dataset(VideoMME, root, tempfile.mkdtemp(), 8, -1, use_subtitle=False, dataset_name="Video-MME")
     cache, out = FrameCache(tempfile.mkdtemp()), []
     for v in videos:
