@@ -11,7 +11,7 @@ import re
 import pytest
 
 from vlmrun.manifest import Catalogue
-from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, llava_hf, qwen2_vl
+from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, kosmos2, llava_hf, qwen2_vl
 
 from .test_adapters import MCQ_ROW, _spec
 
@@ -45,6 +45,7 @@ EXPECTED = {
     "paligemma2-3b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-3b-mix-448", "bfloat16", 512),
     "paligemma2-10b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-10b-mix-448", "bfloat16", 512),
     "llava-next-mistral-7b": ("transformers-4.48", "llava_hf", "llava-hf/llava-v1.6-mistral-7b-hf", "float16", 2048),
+    "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
     "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
@@ -161,3 +162,12 @@ def test_llava_pad_to_square_centres_on_the_mean_colour():
     out = llava_hf.pad_to_square(Image.new("RGB", (40, 20), (255, 0, 0)), (122, 116, 104))
     assert out.size == (40, 40)
     assert out.getpixel((0, 0)) == (122, 116, 104) and out.getpixel((20, 20)) == (255, 0, 0)
+
+
+def test_kosmos2_prompt_strings():
+    p = lambda bench, q="Is it?", extra=None: kosmos2.prompt_and_image(q, extra, _spec("kosmos-2", bench), 1)  # noqa: E731
+    assert p("MME") == ("<grounding> Question: Is it?Answer: ", 0)
+    assert p("MMVet") == ("<grounding> Question: Is it?\nAnswer the question directly. Answer: ", 0)
+    assert p("MMStar", "Which animal?", MCQ_ROW) == (
+        "<grounding> Question: Hint: Look at the animal.\nWhich animal?\nA. a cat\nB. a dog\n\nAnswer with the "
+        "option’s letter from the given choices directly. Answer: ", 0)

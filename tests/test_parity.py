@@ -63,7 +63,7 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("
 # The models the oracle checks; every other real model in the zoo has one of these models' settings and
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
 CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
-           "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448",
+           "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -151,6 +151,18 @@ def test_paligemma_inputs_are_vlmevalkits(images, work):
            "model_dir": host.make_model(image, work, "paligemma", "paligemma_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("paligemma-3b-mix-448", host.run_oracle(image, work, cfg, "paligemma-3b-mix-448"))
+
+
+def test_kosmos2_inputs_are_vlmevalkits(images, work):
+    """VLMEvalKit's Kosmos2 writes '<grounding> Question: ... Answer: ' around its own multiple-choice / MMVet text or
+    the default message, takes the first image, and cleans the decoded output of grounding tags and the echoed
+    question; vlmrun's kosmos2 adapter the same (tokens, pixels, image embeds position mask, generate arguments,
+    answer), on a tiny Kosmos2ForConditionalGeneration."""
+    image = images["transformers-latest"]
+    cfg = {**_wrapper("kosmos-2"), "adapter": "kosmos2", "spec": host.model_spec("kosmos-2"),
+           "overrides": _overrides("kosmos-2"), "model_dir": host.make_model(image, work, "kosmos2", "kosmos2_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("kosmos-2", host.run_oracle(image, work, cfg, "kosmos-2"))
 
 
 def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):

@@ -26,8 +26,8 @@ def _inputs_stay_on_cpu():
 
     orig = transformers.BatchFeature.to
 
-    def to(self, *a, **kw):
-        return orig(self, *("cpu" if x == "cuda" else x for x in a), **kw)
+    def to(self, *a, **kw):  # 'cuda' or torch.device('cuda') (Kosmos2)
+        return orig(self, *("cpu" if str(x) == "cuda" else x for x in a), **kw)
 
     transformers.BatchFeature.to = to
 
@@ -46,6 +46,8 @@ def build(cfg: dict):
         return _build_llava_onevision(cfg)
     if kind == "PaliGemma":
         return _build_moved_to_cuda(cfg, "PaliGemmaForConditionalGeneration", "vlmeval.vlm.gemma")
+    if kind == "Kosmos2":
+        return _build_kosmos2(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -160,6 +162,22 @@ def _build_moved_to_cuda(cfg, cls_name, module):
     _inputs_stay_on_cpu()
     wrapper = getattr(importlib.import_module(module), cfg["wrapper"])(model_path=cfg["model_dir"],
                                                                        **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
+def _build_kosmos2(cfg):
+    """VLMEvalKit's Kosmos2 (vlmeval/vlm/kosmos.py): fp16 weights and inputs moved with `.to(torch.device('cuda'))`;
+    here both stay on the CPU."""
+    import transformers
+    from vlmeval.vlm import kosmos as M
+
+    cls = transformers.Kosmos2ForConditionalGeneration
+    move = cls.to
+    cls.to = lambda self, *a, **kw: self if a and str(a[0]) == "cuda" else move(self, *a, **kw)
+    _inputs_stay_on_cpu()
+    wrapper = M.Kosmos2(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter
@@ -292,6 +310,9 @@ def compare(wrapper, adapter, struct, sample, name):
         "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
         "answer decoding": theirs == ours,
     }
+    if "image_embeds_position_mask" in ta or "image_embeds_position_mask" in tb:  # Kosmos-2
+        checks["image embeds position mask"] = same(ta.get("image_embeds_position_mask"),
+                                                    tb.get("image_embeds_position_mask"))
     if types is not None:  # PaliGemma
         checks["token type ids"] = same(*types)
     if "image_grid_thw" in ta or "image_grid_thw" in tb:  # Qwen
