@@ -121,6 +121,9 @@ class Prompt(_Strict):
     # prompt (VLMEvalKit's use_custom_prompt=False); chat_template: the benchmark's default prompt through the
     # checkpoint's own chat template (llava_hf: VLMEvalKit's LLaVA_OneVision_HF)
     style: Literal["model", "dataset", "chat_template"] = "model"
+    # the wrapper's prompt set where VLMEvalKit tells checkpoints of one series apart by their name (llama_vision's
+    # '11B' / '90B' prompts for AI2D and ChartQA)
+    variant: Optional[str] = None
 
     @field_validator("template")
     @classmethod

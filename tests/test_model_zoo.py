@@ -11,7 +11,7 @@ import re
 import pytest
 
 from vlmrun.manifest import Catalogue
-from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, kosmos2, llava_hf, qwen2_vl
+from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, kosmos2, llava_hf, mllama, qwen2_vl
 
 from .test_adapters import MCQ_ROW, _spec
 
@@ -45,6 +45,10 @@ EXPECTED = {
     "paligemma2-3b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-3b-mix-448", "bfloat16", 512),
     "paligemma2-10b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-10b-mix-448", "bfloat16", 512),
     "llava-next-mistral-7b": ("transformers-4.48", "llava_hf", "llava-hf/llava-v1.6-mistral-7b-hf", "float16", 2048),
+    "llama-3.2-11b-vision": ("transformers-latest", "mllama", "meta-llama/Llama-3.2-11B-Vision-Instruct", "bfloat16",
+                             512),
+    "llama-3.2-90b-vision": ("transformers-latest", "mllama", "meta-llama/Llama-3.2-90B-Vision-Instruct", "bfloat16",
+                             512),
     "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
@@ -78,6 +82,9 @@ def test_family_adapter_repo_dtype_and_generation(name):
     if m.adapter == "qwen2_vl":
         assert m.generation.kwargs() == {"max_new_tokens": 2048, "do_sample": True, "top_k": 1, "top_p": 0.001,
                                          "temperature": 0.01, "repetition_penalty": 1.0}
+    elif m.adapter == "mllama":  # llama_vision: an Instruct checkpoint samples; max_new_tokens set per benchmark
+        assert m.generation.kwargs() == {"max_new_tokens": 512, "do_sample": True, "temperature": 0.6, "top_p": 0.9}
+        assert m.processor == {"per_benchmark_tokens": True} and m.prompt.variant in name.upper()
     else:
         assert m.generation.do_sample is False
     assert m.reference.startswith("vlmevalkit e8e78f05 (")
@@ -171,3 +178,17 @@ def test_kosmos2_prompt_strings():
     assert p("MMStar", "Which animal?", MCQ_ROW) == (
         "<grounding> Question: Hint: Look at the animal.\nWhich animal?\nA. a cat\nB. a dog\n\nAnswer with the "
         "option’s letter from the given choices directly. Answer: ", 0)
+
+
+def test_llama_vision_prompts_and_tokens():
+    spec = lambda n, bench: _spec(n, bench)  # noqa: E731
+    msg = mllama.message("Which animal?", MCQ_ROW, spec("llama-3.2-11b-vision", "AI2D_TEST"), 1)
+    assert msg[0].startswith("Look at the scientific diagram carefully and answer the following question: Which "
+                             "animal?\nA. a cat\nB. a dog\nThink step by step") and msg[1] == ("image", 0)
+    msg = mllama.message("Which animal?", MCQ_ROW, spec("llama-3.2-90b-vision", "AI2D_TEST"), 1)
+    assert msg[0].endswith("B. a dog\nRespond only with the correct option digit.")
+    assert mllama.message("Is it?", {}, spec("llama-3.2-11b-vision", "MME"), 1) == [("image", 0), "Is it?"]
+    tokens = {b: mllama.max_new_tokens(spec("llama-3.2-11b-vision", b)) for b in
+              ("MME", "MMBench_DEV_EN", "AI2D_TEST", "MMMU_DEV_VAL", "ChartQA_TEST", "DocVQA_VAL", "TextVQA_VAL")}
+    assert tokens == {"MME": 128, "MMBench_DEV_EN": 128, "AI2D_TEST": 400, "MMMU_DEV_VAL": 2048, "ChartQA_TEST": 512,
+                      "DocVQA_VAL": 512, "TextVQA_VAL": 512}

@@ -64,6 +64,7 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
 CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
+           "llama-3.2-11b-vision", "llama-3.2-90b-vision",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -163,6 +164,24 @@ def test_kosmos2_inputs_are_vlmevalkits(images, work):
            "overrides": _overrides("kosmos-2"), "model_dir": host.make_model(image, work, "kosmos2", "kosmos2_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("kosmos-2", host.run_oracle(image, work, cfg, "kosmos-2"))
+
+
+LLAMA_VISION = {"llama-3.2-11b-vision": "Llama-3.2-11B-Vision-Instruct",
+                "llama-3.2-90b-vision": "Llama-3.2-90B-Vision-Instruct"}
+
+
+@pytest.mark.parametrize("model", sorted(LLAMA_VISION))
+def test_llama_vision_inputs_are_vlmevalkits(images, work, model):
+    """VLMEvalKit's llama_vision: its custom prompts (AI2D and ChartQA per checkpoint size, which it reads from the
+    model path: the tiny model's folder is named after the checkpoint), the message through the published chat
+    template, the processor on (images, text), max_new_tokens per benchmark, the Instruct sampling arguments, and
+    the answer decoded with '<|eot_id|>' removed; vlmrun's mllama adapter the same, on a tiny
+    MllamaForConditionalGeneration."""
+    image = images["transformers-latest"]
+    cfg = {**_wrapper(model), "adapter": "mllama", "spec": host.model_spec(model), "overrides": _overrides(model),
+           "model_dir": host.make_model(image, work, "mllama", LLAMA_VISION[model], "Llama-3.2-11B-Vision-Instruct"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
 
 
 def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):

@@ -48,6 +48,8 @@ def build(cfg: dict):
         return _build_moved_to_cuda(cfg, "PaliGemmaForConditionalGeneration", "vlmeval.vlm.gemma")
     if kind == "Kosmos2":
         return _build_kosmos2(cfg)
+    if kind == "llama_vision":
+        return _build_llama_vision(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -183,6 +185,21 @@ def _build_kosmos2(cfg):
     return wrapper, adapter
 
 
+def _build_llama_vision(cfg):
+    """VLMEvalKit's llama_vision (vlmeval/vlm/llama_vision.py): bf16 weights with device_map='auto', inputs moved
+    to 'cuda'; here both stay on the CPU. It tells the 11B and 90B prompts apart by the model path, so the tiny
+    model's folder carries the checkpoint's name."""
+    import transformers
+    from vlmeval.vlm import llama_vision as M
+
+    _cpu_loading(transformers.MllamaForConditionalGeneration)
+    _inputs_stay_on_cpu()
+    wrapper = M.llama_vision(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
 class _ApiRequest:
     """vlmrun's side of an API model: the request adapters/openai_api.py builds (no weights, no container)."""
 
@@ -310,6 +327,11 @@ def compare(wrapper, adapter, struct, sample, name):
         "effective generation": _effective(adapter.model_dir, ga) == _effective(adapter.model_dir, gb),
         "answer decoding": theirs == ours,
     }
+    named = {"input_ids", "attention_mask", "pixel_values", "image_grid_thw", "image_attention_mask", "image_sizes",
+             "pixel_attention_mask", "image_embeds_position_mask"}
+    others = sorted((set(ta) | set(tb)) - named)  # e.g. Mllama's cross_attention_mask, aspect_ratio_ids / _mask
+    if others:
+        checks["other input tensors"] = all(same(ta.get(k), tb.get(k)) for k in others)
     if "image_embeds_position_mask" in ta or "image_embeds_position_mask" in tb:  # Kosmos-2
         checks["image embeds position mask"] = same(ta.get("image_embeds_position_mask"),
                                                     tb.get("image_embeds_position_mask"))
