@@ -40,6 +40,7 @@ EXPECTED = {
                              2048),
     "llava-onevision-7b": ("transformers-latest", "llava_hf", "llava-hf/llava-onevision-qwen2-7b-ov-hf", "float16", 2048),
     "idefics2-8b": ("transformers-4.40", "idefics2", "HuggingFaceM4/idefics2-8b", "bfloat16", 1024),
+    "mantis-8b-idefics2": ("transformers-4.40", "mantis", "TIGER-Lab/Mantis-8B-Idefics2", "float16", 1024),
     "idefics3-8b": ("transformers-latest", "idefics2", "HuggingFaceM4/Idefics3-8B-Llama3", "bfloat16", 1024),
     "paligemma-3b-mix-448": ("transformers-latest", "paligemma", "google/paligemma-3b-mix-448", "bfloat16", 512),
     "paligemma2-3b-mix-448": ("transformers-latest", "paligemma", "google/paligemma2-3b-mix-448", "bfloat16", 512),

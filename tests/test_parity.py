@@ -64,7 +64,7 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
 CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
-           "llama-3.2-11b-vision", "llama-3.2-90b-vision",
+           "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -182,6 +182,19 @@ def test_llama_vision_inputs_are_vlmevalkits(images, work, model):
            "model_dir": host.make_model(image, work, "mllama", LLAMA_VISION[model], "Llama-3.2-11B-Vision-Instruct"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
+
+
+def test_mantis_idefics2_inputs_are_vlmevalkits(images, work):
+    """VLMEvalKit's Mantis on an Idefics2 checkpoint: its letter prompt for multiple choice, one user turn through
+    the published Idefics2 chat template, the processor on (prompt, images) with truncation, its generate arguments,
+    and the answer decoded with special tokens kept and cut by its output_process; vlmrun's mantis adapter the same,
+    on a tiny Idefics2ForConditionalGeneration in a folder named after the checkpoint."""
+    image = images["transformers-4.40"]
+    cfg = {**_wrapper("mantis-8b-idefics2"), "adapter": "mantis", "spec": host.model_spec("mantis-8b-idefics2"),
+           "overrides": _overrides("mantis-8b-idefics2"),
+           "model_dir": host.make_model(image, work, "idefics2", "Mantis-8B-Idefics2", "Mantis-8B-Idefics2"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("mantis-8b-idefics2", host.run_oracle(image, work, cfg, "mantis-8b-idefics2"))
 
 
 def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):

@@ -21,6 +21,22 @@ def _cpu_loading(cls, attn: str = "sdpa"):
     cls.from_pretrained = classmethod(from_pretrained)
 
 
+def _vision2seq():
+    """AutoModelForVision2Seq, which VLMEvalKit's IDEFICS2 and Mantis import: in transformers 5, its new name
+    AutoModelForImageTextToText under the old one, set on the module in sys.modules too (once a lazy attribute has
+    been read, that is no longer the object `import transformers` returned, and `from transformers import` reads it)."""
+    import sys
+
+    import transformers
+
+    if hasattr(transformers, "AutoModelForVision2Seq"):  # transformers 4: the class itself
+        return transformers.AutoModelForVision2Seq
+    cls = transformers.AutoModelForImageTextToText
+    for module in {id(m): m for m in (transformers, sys.modules["transformers"])}.values():
+        module.AutoModelForVision2Seq = cls
+    return cls
+
+
 def _inputs_stay_on_cpu():
     import transformers
 
@@ -50,6 +66,8 @@ def build(cfg: dict):
         return _build_kosmos2(cfg)
     if kind == "llama_vision":
         return _build_llama_vision(cfg)
+    if kind == "Mantis":
+        return _build_mantis(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -110,8 +128,7 @@ def _build_idefics(cfg, kind):
     elif hasattr(transformers, "AutoModelForVision2Seq"):  # Idefics2 in transformers 4.40 has no sdpa
         _cpu_loading(transformers.AutoModelForVision2Seq, attn="eager")
     else:  # transformers 5 (Idefics3) renamed the auto class that IDEFICS2 imports
-        transformers.AutoModelForVision2Seq = transformers.AutoModelForImageTextToText
-        _cpu_loading(transformers.AutoModelForVision2Seq)
+        _cpu_loading(_vision2seq())
     _inputs_stay_on_cpu()
     wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
@@ -195,6 +212,32 @@ def _build_llama_vision(cfg):
     _cpu_loading(transformers.MllamaForConditionalGeneration)
     _inputs_stay_on_cpu()
     wrapper = M.llama_vision(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
+def _build_mantis(cfg):
+    """VLMEvalKit's Mantis (vlmeval/vlm/mantis.py) on an Idefics2 checkpoint (its `_is_idefics` branch, chosen by
+    'idefics' in the model path: the tiny model's folder carries the checkpoint's name). Its __init__ imports the
+    mantis package's LLaVA and Fuyu classes, which that branch never uses: stand-ins here (the package is not on
+    PyPI); AutoModelForVision2Seq is transformers 5's AutoModelForImageTextToText; fp16 weights loaded with
+    device_map='cuda' and moved with `.cuda()` stay on the CPU."""
+    import sys
+    import types
+
+    import transformers
+    from vlmeval.vlm import mantis as M
+
+    for name, attrs in {"mantis": (), "mantis.models": (), "mantis.models.conversation": ("conv_mllava_v1", "conv_templates"),
+                        "mantis.models.mfuyu": ("MFuyuForCausalLM", "MFuyuProcessor"),
+                        "mantis.models.mllava": ("LlavaForConditionalGeneration", "MLlavaProcessor")}.items():
+        module = sys.modules.setdefault(name, types.ModuleType(name))
+        for attr in attrs:
+            setattr(module, attr, None)
+    transformers.Idefics2ForConditionalGeneration.cuda = lambda self, *a, **kw: self
+    _cpu_loading(_vision2seq())
+    wrapper = M.Mantis(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter

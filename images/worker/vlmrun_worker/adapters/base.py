@@ -156,3 +156,19 @@ def generate_answers(model, processor, inputs, gen: dict) -> list[str]:
         out = model.generate(**inputs, **gen)
     new = out[:, inputs["input_ids"].shape[1]:]
     return processor.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
+def eos_ids(model) -> set:
+    """The token ids that end generation, from the model's generation_config (an int or a list)."""
+    eos = model.generation_config.eos_token_id
+    return set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+
+
+def rows_until_end(new_tokens, eos: set) -> list[list[int]]:
+    """Each row's new tokens up to and including its first end token: what generate() returns for that row alone
+    (in a batch, a row that ends early is padded after its end). For wrappers that decode special tokens too."""
+    out = []
+    for row in new_tokens.tolist():
+        end = next((i + 1 for i, t in enumerate(row) if t in eos), len(row))
+        out.append(row[:end])
+    return out

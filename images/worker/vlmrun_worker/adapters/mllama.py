@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import zlib
 
-from .base import PerThread, dataset_message, dtype_kwargs, generation_kwargs, options, placed, placement
+from .base import (PerThread, dataset_message, dtype_kwargs, eos_ids, generation_kwargs, options, placed, placement,
+                   rows_until_end)
 
 CUSTOM = ("AI2D", "MMMU", "MathVista", "ChartQA", "DocVQA")
 TOKENS = {"AI2D": 400, "MMMU": 2048, "MathVista": 2048, "ChartQA": 512, "DocVQA": 512}
@@ -102,8 +103,7 @@ class Adapter:
         self.model = placed(MllamaForConditionalGeneration.from_pretrained(
             model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
         self.gen = generation_kwargs(spec)
-        eos = self.model.generation_config.eos_token_id
-        self.eos = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+        self.eos = eos_ids(self.model)
 
     def prepare(self, samples):
         proc = self.processors.get()
@@ -126,8 +126,5 @@ class Adapter:
             torch.manual_seed(zlib.crc32(",".join(str(s.index) for s in samples).encode()))
         with torch.inference_mode():
             out = self.model.generate(**inputs, **gen)
-        answers = []
-        for row in out[:, inputs["input_ids"].shape[1]:].tolist():
-            end = next((i + 1 for i, t in enumerate(row) if t in self.eos), len(row))  # a batch pads after the end
-            answers.append(self.processor.decode(row[:end]).replace("<|eot_id|>", ""))
-        return answers
+        rows = rows_until_end(out[:, inputs["input_ids"].shape[1]:], self.eos)
+        return [self.processor.decode(row).replace("<|eot_id|>", "") for row in rows]
