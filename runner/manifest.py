@@ -104,6 +104,8 @@ class Generation(_Strict):
     repetition_penalty: Optional[float] = None
     num_beams: Optional[int] = None
     use_cache: Optional[bool] = None
+    min_new_tokens: Optional[int] = None
+    length_penalty: Optional[float] = None
 
     def kwargs(self) -> dict:
         """The arguments as listed in the manifest (max_new_tokens always): a wrapper that passes no do_sample

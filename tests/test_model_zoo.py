@@ -23,6 +23,8 @@ REAL = sorted(n for n, m in CAT.models.items() if m.source.hub)
 EXPECTED = {
     "idefics-9b-instruct": ("transformers-4.33", "idefics", "HuggingFaceM4/idefics-9b-instruct", "bfloat16", 512),
     "idefics-80b-instruct": ("transformers-4.33", "idefics", "HuggingFaceM4/idefics-80b-instruct", "bfloat16", 512),
+    "instructblip-vicuna-7b": ("transformers-4.33", "instructblip", "Salesforce/instructblip-vicuna-7b", "float16",
+                               256),
     "internvl2-1b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-1B", "bfloat16", 4096),
     "internvl2-2b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-2B", "bfloat16", 4096),
     "internvl2-4b": ("transformers-4.37", "internvl_chat", "OpenGVLab/InternVL2-4B", "bfloat16", 4096),
@@ -86,6 +88,10 @@ def test_family_adapter_repo_dtype_and_generation(name):
     elif m.adapter == "mllama":  # llama_vision: an Instruct checkpoint samples; max_new_tokens set per benchmark
         assert m.generation.kwargs() == {"max_new_tokens": 512, "do_sample": True, "temperature": 0.6, "top_p": 0.9}
         assert m.processor == {"per_benchmark_tokens": True} and m.prompt.variant in name.upper()
+    elif m.adapter == "instructblip":  # LAVIS blip2_vicuna_instruct.generate's defaults
+        assert m.generation.kwargs() == {"max_new_tokens": 256, "min_new_tokens": 1, "num_beams": 5, "do_sample": False,
+                                         "top_p": 0.9, "temperature": 1.0, "repetition_penalty": 1.5,
+                                         "length_penalty": 1.0}
     else:
         assert m.generation.do_sample is False
     assert m.reference.startswith("vlmevalkit e8e78f05 (")

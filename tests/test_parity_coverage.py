@@ -23,9 +23,19 @@ def _settings(model: str) -> dict:
     return {k: v for k, v in host.model_spec(model, "Video-MME-mini" if video_only else "MME").items() if k not in OWN}
 
 
+# Models whose VLMEvalKit wrapper runs code the oracle cannot run here, and why; their manifests say so.
+UNCHECKED = {"instructblip-vicuna-7b": "VLMEvalKit's InstructBLIP runs LAVIS's own model code on LAVIS's checkpoint "
+                                      "layout, not transformers' conversion"}
+
+
+def test_unchecked_models_say_so():
+    for model in UNCHECKED:
+        assert "NOT oracle-checked" in Catalogue().model(model).description
+
+
 def test_every_real_model_is_covered_by_an_oracle_checked_one():
     cat = Catalogue()
-    real = sorted(m.name for m in cat.models.values() if m.source.hub)
+    real = sorted(m.name for m in cat.models.values() if m.source.hub and m.name not in UNCHECKED)
     checked = {c: host.vlmeval_config(host.reference_entry(c)) for c in CHECKED}
     covered = {}
     for model in real:

@@ -101,6 +101,14 @@ def dataset_message(question: str, extra: dict, spec: dict, n_images: int) -> li
     return [("image", k) for k in range(n_images)] + [text]
 
 
+def prompt_and_image(question: str, extra: dict, spec: dict, n_images: int) -> tuple[str, int | None]:
+    """VLMEvalKit's BaseModel.message_to_promptimg for wrappers that take no interleaved input, on the benchmark's
+    default message: the texts joined by newlines, and the index of the first image shown (None: none)."""
+    msg = dataset_message(question, extra or {}, spec, n_images)
+    shown = [m[1] for m in msg if isinstance(m, tuple)]
+    return "\n".join(m for m in msg if isinstance(m, str)), (shown[0] if shown else None)
+
+
 def letter_prompt(question: str, extra: dict) -> str:
     """The multiple-choice prompt of VLMEvalKit's LLaVA and InternVL wrappers (build_multi_choice_prompt):
     hint, question, '\nA. ...' per option, then the instruction to answer with the letter (or, with no

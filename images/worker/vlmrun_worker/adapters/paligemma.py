@@ -8,14 +8,7 @@ VLMEvalKit's PaliGemma wrapper drives it (vlmeval/vlm/gemma.py; not interleaved,
 """
 from __future__ import annotations
 
-from .base import PerThread, dataset_message, dtype_kwargs, generation_kwargs, placed, placement
-
-
-def prompt_and_image(question: str, extra: dict, spec: dict, n_images: int) -> tuple[str, int | None]:
-    """message_to_promptimg: the texts joined by newlines, and the index of the first image shown (None: none)."""
-    msg = dataset_message(question, extra or {}, spec, n_images)
-    shown = [m[1] for m in msg if isinstance(m, tuple)]
-    return "\n".join(m for m in msg if isinstance(m, str)), (shown[0] if shown else None)
+from .base import PerThread, dtype_kwargs, generation_kwargs, placed, placement, prompt_and_image
 
 
 class Adapter:

@@ -1,0 +1,52 @@
+"""InstructBLIP (Salesforce/instructblip-vicuna-7b, -13b) through transformers' own
+InstructBlipForConditionalGeneration, with the inputs VLMEvalKit's InstructBLIP wrapper gives LAVIS's
+blip2_vicuna_instruct (vlmeval/vlm/instructblip.py; not interleaved, no custom prompt):
+- the prompt is the benchmark's default message's texts joined by newlines (BaseModel.message_to_promptimg), the
+  image the message's first one, resized to the vision tower's square size;
+- the instruction goes to the Q-Former and, after the query tokens, to the LLM (left-padded in a batch);
+- LAVIS's generate defaults (the wrapper passes none): beam search over 5 beams, at least 1 and at most 256 new
+  tokens, repetition penalty 1.5, length penalty 1, top_p 0.9 and temperature 1 (unused without sampling);
+- the answer is the new tokens decoded, special tokens dropped, stripped.
+VLMEvalKit runs LAVIS's own model code on LAVIS's checkpoint layout; vlmrun runs transformers' conversion of the
+same weights, so the parity oracle cannot run VLMEvalKit's side here (not checked)."""
+from __future__ import annotations
+
+from .base import PerThread, dtype_kwargs, generation_kwargs, placed, placement, prompt_and_image
+
+
+class Adapter:
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        from transformers import InstructBlipForConditionalGeneration, InstructBlipProcessor
+
+        self.spec, self.device = spec, device
+        self.processor = InstructBlipProcessor.from_pretrained(model_dir)
+        self.processor.tokenizer.padding_side = "left"
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
+        where = placement(spec, device)
+        self.model = placed(InstructBlipForConditionalGeneration.from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device), **where), device, where)
+        self.gen = generation_kwargs(spec)
+
+    def prepare(self, samples):
+        texts, images = [], []
+        for s in samples:
+            text, first = prompt_and_image(s.question, s.extra, self.spec, len(s.images))
+            if first is None:
+                raise ValueError("InstructBLIP answers questions about an image: this request has none")
+            texts.append(text)
+            images.append(s.images[first])
+        inputs = self.processors.get()(images=images, text=texts, padding=True, return_tensors="pt")
+        for key in ("token_type_ids", "qformer_token_type_ids"):  # the byte-level test tokenizers return them
+            inputs.pop(key, None)
+        return inputs
+
+    def generate(self, samples, prepared=None) -> list[str]:
+        import torch
+
+        inputs = (prepared if prepared is not None else self.prepare(samples)).to(self.device)
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, **self.gen)
+        n = inputs["input_ids"].shape[1]
+        if out.shape[1] > n and torch.equal(out[:, :n], inputs["input_ids"]):
+            out = out[:, n:]  # later transformers return the prompt too; 4.33 only the new tokens (LAVIS likewise)
+        return [t.strip() for t in self.processor.batch_decode(out, skip_special_tokens=True)]
