@@ -311,7 +311,7 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
                   and m.adapter not in VIDEO_ONLY)  # tiny-video-llava: video benchmarks only (test_video_e2e.py)
     assert {"tiny-idefics", "tiny-internvl", "tiny-llava", "tiny-idefics2", "tiny-llava-next", "tiny-qwen2-vl",
             "tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3", "tiny-paligemma",
-            "tiny-kosmos-2", "tiny-llama-vision", "tiny-mantis", "tiny-instructblip"} <= set(tiny)
+            "tiny-kosmos-2", "tiny-llama-vision", "tiny-mantis", "tiny-instructblip", "tiny-chameleon"} <= set(tiny)
     preds = {}
     for bs in (4, 1):
         work = tmp_path / f"bs{bs}"
@@ -329,7 +329,8 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
     assert versions["tiny-idefics2"].startswith("4.40.") and versions["tiny-qwen2-vl"].startswith("5.")
     assert versions["tiny-mantis"].startswith("4.40.") and versions["tiny-instructblip"].startswith("4.33.")
     assert all(versions[m].startswith("5.") for m in ("tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3",
-                                                      "tiny-paligemma", "tiny-kosmos-2", "tiny-llama-vision"))
+                                                      "tiny-paligemma", "tiny-kosmos-2", "tiny-llama-vision",
+                                                      "tiny-chameleon"))
     families = {_prov(work, m)["image"]["family"] for m in tiny}
     assert families == {"transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-4.48",
                         "transformers-latest"}

@@ -65,6 +65,7 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("
 CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
+           "chameleon-7b",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -195,6 +196,17 @@ def test_mantis_idefics2_inputs_are_vlmevalkits(images, work):
            "model_dir": host.make_model(image, work, "idefics2", "Mantis-8B-Idefics2", "Mantis-8B-Idefics2"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical("mantis-8b-idefics2", host.run_oracle(image, work, cfg, "mantis-8b-idefics2"))
+
+
+def test_chameleon_inputs_are_vlmevalkits(images, work):
+    """VLMEvalKit's Chameleon writes the message as one text with '<image>\n' per image, casts the inputs to bfloat16
+    and decodes the new tokens unstripped; vlmrun's chameleon adapter the same (tokens, pixels as the bf16 model gets
+    them, generate arguments, answer), on a tiny ChameleonForConditionalGeneration with its VQ-VAE."""
+    image = images["transformers-latest"]
+    cfg = {**_wrapper("chameleon-7b"), "adapter": "chameleon", "spec": host.model_spec("chameleon-7b"),
+           "overrides": _overrides("chameleon-7b"), "model_dir": host.make_model(image, work, "chameleon", "chameleon_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    _assert_all_identical("chameleon-7b", host.run_oracle(image, work, cfg, "chameleon-7b"))
 
 
 def test_llava15_tokens_and_answers_are_vlmevalkits(images, work):

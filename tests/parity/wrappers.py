@@ -42,7 +42,9 @@ def _inputs_stay_on_cpu():
 
     orig = transformers.BatchFeature.to
 
-    def to(self, *a, **kw):  # 'cuda' or torch.device('cuda') (Kosmos2)
+    def to(self, *a, **kw):  # 'cuda' or torch.device('cuda') (Kosmos2), or device='cuda' (Chameleon)
+        if str(kw.get("device")) == "cuda":
+            kw["device"] = "cpu"
         return orig(self, *("cpu" if str(x) == "cuda" else x for x in a), **kw)
 
     transformers.BatchFeature.to = to
@@ -68,6 +70,8 @@ def build(cfg: dict):
         return _build_llama_vision(cfg)
     if kind == "Mantis":
         return _build_mantis(cfg)
+    if kind == "Chameleon":
+        return _build_moved_to_cuda(cfg, "ChameleonForConditionalGeneration", "vlmeval.vlm.chameleon")
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -171,8 +175,9 @@ def _build_llava_onevision(cfg):
 
 
 def _build_moved_to_cuda(cfg, cls_name, module):
-    """A wrapper that loads with device_map='auto', then moves the model with `.cuda()` and its inputs with
-    `.to('cuda')` (VLMEvalKit's PaliGemma): here the weights load on the CPU and stay there."""
+    """A wrapper that loads its model (with device_map='auto': PaliGemma), moves it with `.cuda()` and its inputs
+    with `.to('cuda')` / `.to(device='cuda', ...)` (PaliGemma, Chameleon): here the weights load on the CPU and
+    stay there."""
     import transformers
 
     cls = getattr(transformers, cls_name)
