@@ -15,7 +15,7 @@ def _one_line_error(out):
 
 def test_unknown_model_lists_valid_names():
     line = _one_line_error(run_cli("eval", "llava-99b", "--bench", "MME-mini"))
-    assert "unknown model 'llava-99b'; valid models: demo-internvl, demo-qwen2-vl, gpt-4o, idefics-80b-instruct, " in line
+    assert "unknown model 'llava-99b'; valid models: " in line
     from vlmrun.manifest import Catalogue
 
     assert line.split("valid models: ")[1].split(", ") == sorted(Catalogue().models)  # every one, in order

@@ -77,7 +77,7 @@ def test_invalid_yaml_names_the_line(project_copy):
 
 def test_unknown_names_list_the_valid_ones():
     cat = Catalogue()
-    with pytest.raises(VlmrunError, match="unknown model 'gpt-5'; valid models: demo-internvl, demo-qwen2-vl, gpt-4o, ") as err:
+    with pytest.raises(VlmrunError, match="unknown model 'gpt-5'; valid models: ") as err:
         cat.model("gpt-5")
     assert str(err.value).split("valid models: ")[1].split(", ") == sorted(cat.models)  # every one, in order
     with pytest.raises(VlmrunError, match="unknown benchmark 'MMX'; valid benchmarks: AI2D_TEST, .*MME, MME-mini"):
