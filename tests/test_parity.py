@@ -63,6 +63,7 @@ QWEN = {"qwen2-vl-2b": ("qwen2_vl", "Qwen2-VL-2B-Instruct"), "qwen2.5-vl-3b": ("
 # The models the oracle checks; every other real model in the zoo has one of these models' settings and
 # VLMEvalKit config.py arguments (tests/test_parity_coverage.py).
 CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics3-8b", "llava-next-mistral-7b",
+           "llava-next-vicuna-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
            "chameleon-7b",
@@ -116,17 +117,21 @@ def test_idefics_inputs_are_vlmevalkits(images, work, model):
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
 
 
-def test_llava_next_inputs_are_vlmevalkits(images, work):
+LLAVA_NEXT = {"llava-next-mistral-7b": "llava-v1.6-mistral-7b-hf", "llava-next-vicuna-7b": "llava-v1.6-vicuna-7b-hf"}
+
+
+@pytest.mark.parametrize("model", sorted(LLAVA_NEXT))
+def test_llava_next_inputs_are_vlmevalkits(images, work, model):
     """VLMEvalKit's LLaVA_Next builds its prompt with the processor's chat template (the published
-    llava-v1.6-mistral-7b-hf one, tests/parity/checkpoints/) and decodes the whole output; vlmrun fills the
-    manifest's template and decodes the new tokens: the same tokens, pixels (as the fp16 model gets them), image
-    sizes, generate() arguments and answer."""
+    llava-v1.6-mistral-7b-hf / -vicuna-7b-hf ones, tests/parity/checkpoints/) and decodes the whole output; vlmrun
+    fills the manifest's template and decodes the new tokens: the same tokens, pixels (as the fp16 model gets them),
+    image sizes, generate() arguments and answer."""
     image = images["transformers-4.48"]
-    cfg = {**_wrapper("llava-next-mistral-7b"), "adapter": "llava_hf", "spec": host.model_spec("llava-next-mistral-7b"),
-           "overrides": _overrides("llava-next-mistral-7b"),
-           "model_dir": host.make_model(image, work, "llava_next", "llava_next_tiny", "llava-v1.6-mistral-7b-hf"),
+    published = LLAVA_NEXT[model]
+    cfg = {**_wrapper(model), "adapter": "llava_hf", "spec": host.model_spec(model), "overrides": _overrides(model),
+           "model_dir": host.make_model(image, work, "llava_next", f"llava_next_tiny_{published}", published),
            "benches": list(BENCHES), "bench_types": BENCHES}
-    _assert_all_identical("llava-next-mistral-7b", host.run_oracle(image, work, cfg, "llava-next-mistral-7b"))
+    _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
 
 
 def test_llava_onevision_inputs_are_vlmevalkits(images, work):
