@@ -397,3 +397,34 @@ def test_images_list_shows_versions_and_prune_removes_only_stale_images(first_ru
     out = run_cli("images", "prune")
     assert out.returncode == 0 and "removed vlmrun/transformers-4.37:cpu-000000000000" in out.stdout
     assert _vlmrun_image_ids(docker_client) == sorted(set(current) - {stale.id})
+
+
+def test_one_models_benchmarks_share_one_container(first_run, project_copy, tmp_path):
+    """Two benchmarks of one model run in one container, the weights loaded once: the second job's load takes no
+    time, each job has its own log, shards and report row, and the answers are those of a container per benchmark
+    (`-o one_container=false`)."""
+    from vlmrun_worker.events import parse
+    from vlmrun_worker.shards import read_records
+
+    mini = (project_copy / "manifests" / "benchmarks" / "MME-mini.yaml").read_text()
+    (project_copy / "manifests" / "benchmarks" / "MME-mini-b.yaml").write_text(mini.replace("name: MME-mini", "name: MME-mini-b"))
+    env = {"VLMRUN_HOME": str(project_copy)}
+    preds, loads = {}, {}
+    for how, extra in (("shared", []), ("apart", ["-o", "one_container=false"])):
+        work = tmp_path / how
+        out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--bench", "MME-mini-b", "--limit", "8",
+                      "--work-dir", str(work), *extra, env=env)
+        assert out.returncode == 0, out.stdout[-3000:]
+        for bench in ("MME-mini", "MME-mini-b"):
+            run = work / "tiny-qwen2-vl" / bench
+            preds[how, bench] = {i: r["prediction"] for i, r in read_records(run / "shards").items()}
+            (log,) = (run / "logs").glob("*.log")
+            events = [e for e in map(parse, log.read_text().splitlines()) if e]
+            assert [e["event"] for e in events if e["event"] in ("start", "finished")] == ["start", "finished"]
+            loads[how, bench] = next(e["seconds"] for e in events if e["event"] == "loaded")
+            assert _prov(work, "tiny-qwen2-vl", bench)["run"]["samples_computed"] == 8
+    assert loads["shared", "MME-mini-b"] < 0.1 < loads["shared", "MME-mini"]  # the model was already there
+    assert loads["apart", "MME-mini-b"] > 0.1  # its own container loaded it again
+    assert len(preds["shared", "MME-mini"]) == 8
+    assert preds["shared", "MME-mini"] == preds["apart", "MME-mini"] == preds["shared", "MME-mini-b"] == \
+        preds["apart", "MME-mini-b"]

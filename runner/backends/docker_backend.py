@@ -64,7 +64,9 @@ def _engine_lost(e: Exception) -> bool:
 
 class DockerBackend(Backend):
     name = "docker"
-    OPTIONS = {"memory": (str, None, "memory limit per job container (docker --memory), e.g. 32g")}
+    OPTIONS = {"memory": (str, None, "memory limit per job container (docker --memory), e.g. 32g"),
+               "one_container": (bool, True, "run one model's benchmarks in one container, its weights loaded once "
+                                             "(false: a container per benchmark)")}
 
     def __init__(self, options=None, console=None, context=None, client=None):
         super().__init__(options, console, context)
@@ -123,6 +125,32 @@ class DockerBackend(Backend):
         job_file = f"{OUT_MOUNT}/{task.job_file}"
         return dataclasses.replace(request, command=["python", "-m", "vlmrun_worker",
                                                      *[a.replace("{job_file}", job_file) for a in args]])
+
+    def _grouped(self, items) -> list:
+        from .grouped import groups, merged
+
+        if not self.options.get("one_container", True):
+            return [[(task, req)] for task, req in items]
+        return [g if len(g) == 1 else [(g, merged(g))] for g in groups(items)]
+
+    def execute(self, items, follow) -> dict:
+        """Every task, one container each, except that one model's benchmarks share one (grouped.py)."""
+        from .grouped import Router
+
+        out = {}
+        for group in self._grouped(items):
+            (task, req), = group if len(group) == 1 else [None]
+            members = task if isinstance(task, list) else None
+            try:
+                if members is None:
+                    out[task.name] = self.run_one(req, follow(task))
+                else:
+                    router = Router(members, follow)
+                    out.update(router.outcomes(members, self.run_one(req, router)))
+            except VlmrunError as e:
+                for t, _ in (members or [(task, req)]):
+                    out[t.name] = RunOutcome(exit_code=1, error=str(e))
+        return out
 
     def render(self, items) -> str:
         return "\n".join(req.docker_cli() for _, req in items)

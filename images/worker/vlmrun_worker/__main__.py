@@ -2,9 +2,11 @@
 
   python -m vlmrun_worker env                     print the environment's versions as JSON
   python -m vlmrun_worker make-tiny RECIPE OUT    build a tiny random-weight model from a config
-  python -m vlmrun_worker run JOB.json            inference for one (model, benchmark) job (one rank; or a rank of
-                                                  `launch`, or of torchrun)
-  python -m vlmrun_worker launch N|gpu JOB.json   N data-parallel ranks of `run` (torchrun's environment, no torch)
+  python -m vlmrun_worker run JOB.json [...]      inference for one (model, benchmark) job (one rank; or a rank of
+                                                  `launch`, or of torchrun); several job files of one model: one
+                                                  after another, the weights loaded once
+  python -m vlmrun_worker launch N|gpu JOB.json [...]   N data-parallel ranks of `run` (torchrun's environment, no
+                                                  torch)
   python -m vlmrun_worker inspect JOB.json [ROW]  what the model is given for one row (no weights loaded)
   python -m vlmrun_worker api JOB.json            an API model's job (on the host: requests, no torch)
   python -m vlmrun_worker serve JOB.json [--host H] [--port P]   the model behind /v1/chat/completions
@@ -29,10 +31,10 @@ def main(argv):
 
         make(args[0], args[1])
         return 0
-    if cmd == "run" and len(args) == 1:
+    if cmd == "run" and args:
         from .run import main_guarded
 
-        return main_guarded(args[0])
+        return main_guarded(args)
     if cmd == "launch":
         from .launch import main as launch_main
 

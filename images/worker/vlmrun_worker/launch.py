@@ -1,4 +1,4 @@
-"""`python -m vlmrun_worker launch N|gpu JOB.json`: N ranks of `run JOB.json` on this machine, in place of
+"""`python -m vlmrun_worker launch N|gpu JOB.json [...]`: N ranks of `run JOB.json [...]` on this machine, in place of
 `torchrun --standalone --nproc-per-node N`, whose launcher process imports torch once more (~2 s per job on a
 CPU). This one does not import torch (except to count GPUs for `gpu`).
 
@@ -102,15 +102,15 @@ def stop(procs: list, sig=signal.SIGTERM) -> None:
 
 def main(args: list[str], command=None) -> int:
     """command: what each rank runs (default the worker's `run JOB.json`; tests give their own)."""
-    if len(args) != 2:
+    if len(args) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    job = args[1]
+    job, jobs = args[1], args[1:]  # several job files: the benchmarks of one model, one after another in each rank
     per_rank = gpus_per_rank(job)
     world = count(args[0], per_rank)
     visible = (visible_gpus() or [str(i) for i in range(world * per_rank)]) if per_rank > 1 else []
     port = free_port()
-    command = command or [sys.executable, "-m", "vlmrun_worker", "run", job]
+    command = command or [sys.executable, "-m", "vlmrun_worker", "run", *jobs]
     procs = [subprocess.Popen(command, env=rank_env(r, world, port, rank_gpus(r, per_rank, visible) if per_rank > 1
                                                     else None)) for r in range(world)]
 

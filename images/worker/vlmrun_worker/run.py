@@ -163,7 +163,8 @@ def plan_prefetch(device: str, world: int, prefetch=None, cores=None, processes:
     return ("threads" if n else "inline"), n, max(1, per_rank - n)
 
 
-def run(job_path: str) -> int:
+def run(job_path: str, keep_group: bool = False) -> int:
+    """One job; keep_group: leave the process group up for the next job of `run_many`."""
     job = JobFile.load(job_path)
     shard = job.shard_index()
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -180,7 +181,7 @@ def run(job_path: str) -> int:
     device = f"cuda:{0 if job.gpus_per_rank > 1 else local_rank}" if use_cuda else "cpu"
     if use_cuda:
         torch.cuda.set_device(device)
-    if world > 1:
+    if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
 
     out = Path(job.out_dir)
@@ -294,7 +295,28 @@ def run(job_path: str) -> int:
         os.replace(tmp, out / "environment.json")
         emit("env", **{k: v for k, v in env.items() if k != "pip_freeze"})
     emit("finished", rank=rank, **{k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()})
-    if world > 1:
+    if world > 1 and not keep_group:
+        dist.destroy_process_group()
+    return 0
+
+
+def run_many(job_paths: list[str]) -> int:
+    """Several jobs of one model in one process (`run A.json B.json ...`: the benchmarks of one model in one
+    container): the weights load once (reuse.py) and each job builds its adapter for its benchmark. Each job's
+    lines follow a `job` event naming its job file; the first job that fails ends the run with its code."""
+    if len(job_paths) == 1:
+        return run(job_paths[0])
+    from .reuse import loading_once
+
+    with loading_once():
+        for path in job_paths:
+            emit("job", file=path)
+            code = run(path, keep_group=True)
+            if code:
+                return code
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
     return 0
 
@@ -302,9 +324,9 @@ def run(job_path: str) -> int:
 BAD_INPUT = 2  # a job that can never run (bad job file or data): schedulers must not retry it
 
 
-def main_guarded(job_path: str) -> int:
+def main_guarded(job_paths) -> int:
     try:
-        return run(job_path)
+        return run_many([job_paths] if isinstance(job_paths, str) else list(job_paths))
     except (JobFileError, DataError) as e:
         emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
         return BAD_INPUT

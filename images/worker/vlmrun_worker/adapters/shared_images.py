@@ -88,7 +88,9 @@ class SharedImages:
         if visual is None:
             return
         self.merge = getattr(visual, "spatial_merge_size", 1)
-        forward = visual.forward
+        # the tower's own forward, also when an earlier adapter wrapped this model (one model for several jobs)
+        forward = visual.__dict__.get("_vlmrun_plain_forward") or visual.forward
+        visual._vlmrun_plain_forward = forward
 
         def shared_forward(hidden_states, grid_thw=None, **kwargs):
             copies = self.copies
