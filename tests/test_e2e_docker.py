@@ -410,7 +410,7 @@ def test_one_models_benchmarks_share_one_container(first_run, project_copy, tmp_
     (project_copy / "manifests" / "benchmarks" / "MME-mini-b.yaml").write_text(mini.replace("name: MME-mini", "name: MME-mini-b"))
     env = {"VLMRUN_HOME": str(project_copy)}
     preds, loads = {}, {}
-    for how, extra in (("shared", []), ("apart", ["-o", "one_container=false"])):
+    for how, extra in (("shared", []), ("apart", ["-o", "one_container=false"]), ("shared, 2 ranks", ["--nproc", "2"])):
         work = tmp_path / how
         out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--bench", "MME-mini-b", "--limit", "8",
                       "--work-dir", str(work), *extra, env=env)
@@ -420,11 +420,45 @@ def test_one_models_benchmarks_share_one_container(first_run, project_copy, tmp_
             preds[how, bench] = {i: r["prediction"] for i, r in read_records(run / "shards").items()}
             (log,) = (run / "logs").glob("*.log")
             events = [e for e in map(parse, log.read_text().splitlines()) if e]
-            assert [e["event"] for e in events if e["event"] in ("start", "finished")] == ["start", "finished"]
+            ranks = 2 if "2 ranks" in how else 1  # each rank's lines in its own job's log
+            assert sorted(e["event"] for e in events if e["event"] in ("start", "finished")) == \
+                ["finished"] * ranks + ["start"] * ranks
             loads[how, bench] = next(e["seconds"] for e in events if e["event"] == "loaded")
             assert _prov(work, "tiny-qwen2-vl", bench)["run"]["samples_computed"] == 8
     assert loads["shared", "MME-mini-b"] < 0.1 < loads["shared", "MME-mini"]  # the model was already there
+    assert loads["shared, 2 ranks", "MME-mini-b"] < 0.1
     assert loads["apart", "MME-mini-b"] > 0.1  # its own container loaded it again
     assert len(preds["shared", "MME-mini"]) == 8
     assert preds["shared", "MME-mini"] == preds["apart", "MME-mini"] == preds["shared", "MME-mini-b"] == \
         preds["apart", "MME-mini-b"]
+
+
+def test_a_benchmark_that_fails_in_a_shared_container_leaves_the_next_ones_to_run(first_run, project_copy, tmp_path):
+    """Three benchmarks of one model in one container, the middle one with a data file the worker rejects (a row
+    refers to an image that no row holds): it fails with its own error (exit code 2, bad input), the ones before and
+    after it are computed and reported."""
+    import csv as csv_mod
+
+    csv_mod.field_size_limit(10**9)
+    bench_dir, data = project_copy / "manifests" / "benchmarks", project_copy / "data"
+    mini = (bench_dir / "MME-mini.yaml").read_text()
+    (bench_dir / "MME-mini-b.yaml").write_text(mini.replace("name: MME-mini", "name: MME-mini-b"))
+    with open(data / "MME-mini.tsv") as f:
+        rows = list(csv_mod.DictReader(f, delimiter="\t"))
+    for r in rows:
+        r["image"] = "999"
+    with open(data / "MME-bad.tsv", "w", newline="") as f:
+        w = csv_mod.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+        w.writeheader()
+        w.writerows(rows)
+    bad = "\n".join(line for line in mini.replace("name: MME-mini", "name: MME-bad")
+                    .replace("data/MME-mini.tsv", "data/MME-bad.tsv").splitlines() if not line.startswith("md5:"))
+    (bench_dir / "MME-bad.yaml").write_text(bad + "\n")
+    out = run_cli("eval", "tiny-qwen2-vl", "--bench", "MME-mini", "--bench", "MME-bad", "--bench", "MME-mini-b",
+                  "--limit", "8", "--work-dir", str(tmp_path), env={"VLMRUN_HOME": str(project_copy)})
+    assert out.returncode == 1, out.stdout[-3000:]
+    assert "failed tiny-qwen2-vl_MME-bad: worker failed (exit code 2): DataError: " in out.stdout
+    assert "refers to image of row '999', which holds no image" in out.stdout
+    for bench in ("MME-mini", "MME-mini-b"):
+        assert _prov(tmp_path, "tiny-qwen2-vl", bench)["run"]["samples_computed"] == 8
+    assert not (tmp_path / "tiny-qwen2-vl" / "MME-bad" / "provenance.json").exists()

@@ -46,7 +46,8 @@ def test_the_shared_request_mounts_each_run_folder_apart_and_lists_every_job_fil
         assert targets[f"{RUNS_MOUNT}/{k}"].source == str(task.job.run_dir)
         assert not targets[f"{RUNS_MOUNT}/{k}"].read_only
         assert json.loads((Path(task.job.run_dir) / "job.json").read_text())["out_dir"] == f"{RUNS_MOUNT}/{k}"
-    assert "/vlmrun/out" not in targets and {"/vlmrun/data/MME-mini.tsv", "/vlmrun/data/POPE.tsv"} <= set(targets)
+    assert "/vlmrun/out" not in targets and {"/vlmrun/data/0/MME-mini.tsv", "/vlmrun/data/1/POPE.tsv"} <= set(targets)
+    assert json.loads((Path(group[1][0].job.run_dir) / "job.json").read_text())["data"] == "/vlmrun/data/1/POPE.tsv"
     assert req.labels["io.vlmrun.jobs"] == "tiny-qwen2-vl_MME-mini,tiny-qwen2-vl_POPE"
 
 
@@ -54,7 +55,7 @@ def _event(event, **fields):
     return "@@vlmrun " + json.dumps({"event": event, **fields})
 
 
-def test_lines_go_to_the_job_whose_turn_it_is_and_a_failure_stops_the_rest(tmp_path):
+def _router(tmp_path):
     (group,) = [g for g in groups(_items(tmp_path, ["tiny-qwen2-vl"], ["MME-mini", "POPE", "HallusionBench"]))
                 if len(g) == 3]
     seen = {t.name: [] for t, _ in group}
@@ -64,14 +65,42 @@ def test_lines_go_to_the_job_whose_turn_it_is_and_a_failure_stops_the_rest(tmp_p
         followed.append(task.name)
         return seen[task.name].append
 
-    router = Router(group, follow)
+    return group, Router(group, follow), seen, followed
+
+
+def _turn(router, k):
+    router(_event("job", file=f"{RUNS_MOUNT}/{k}/job.json"))
+
+
+def _done(router, k, code):
+    router(_event("done", file=f"{RUNS_MOUNT}/{k}/job.json", code=code))
+
+
+def test_lines_go_to_the_job_whose_turn_it_is_and_a_killed_container_stops_the_rest(tmp_path):
+    group, router, seen, followed = _router(tmp_path)
     assert followed == ["tiny-qwen2-vl_MME-mini"]  # a job's times start with its turn
-    for k, line in ((0, "a"), (1, "b"), (1, "c")):
-        if line != "c":
-            router(_event("job", file=f"{RUNS_MOUNT}/{k}/job.json"))
-        router(line)
-    assert seen == {"tiny-qwen2-vl_MME-mini": ["a"], "tiny-qwen2-vl_POPE": ["b", "c"], "tiny-qwen2-vl_HallusionBench": []}
-    out = router.outcomes(group, RunOutcome(exit_code=1, log_tail=["boom"]))
-    assert out["tiny-qwen2-vl_MME-mini"].ok and out["tiny-qwen2-vl_POPE"].exit_code == 1
-    assert out["tiny-qwen2-vl_HallusionBench"].error.startswith("not run: the benchmark before it in the same container (POPE) failed")
-    assert all(o.ok for o in router.outcomes(group, RunOutcome(exit_code=0)).values())
+    _turn(router, 0)
+    router("a")
+    _done(router, 0, 0)
+    _turn(router, 1)
+    router("b")
+    assert followed == ["tiny-qwen2-vl_MME-mini", "tiny-qwen2-vl_POPE"]
+    assert seen["tiny-qwen2-vl_MME-mini"][0] == "a" and seen["tiny-qwen2-vl_POPE"] == ["b"]
+    assert seen["tiny-qwen2-vl_HallusionBench"] == []
+    out = router.outcomes(group, RunOutcome(exit_code=137, oom_killed=True, log_tail=["boom"]))
+    assert out["tiny-qwen2-vl_MME-mini"].ok and out["tiny-qwen2-vl_POPE"].oom_killed
+    assert out["tiny-qwen2-vl_HallusionBench"].error.startswith(
+        "not run: the container stopped during the benchmark before it (POPE)")
+    assert "-o one_container=false" in out["tiny-qwen2-vl_HallusionBench"].error
+
+
+def test_a_job_that_fails_on_its_own_leaves_the_others_their_outcome(tmp_path):
+    group, router, seen, _ = _router(tmp_path)
+    for k, code in ((0, 0), (1, 2), (2, 0)):  # one rank: the worker goes on after a job's bad input
+        _turn(router, k)
+        _done(router, k, code)
+    out = router.outcomes(group, RunOutcome(exit_code=2, log_tail=["DataError: ..."]))
+    assert [out[t.name].exit_code for t, _ in group] == [0, 2, 0]
+    assert out["tiny-qwen2-vl_MME-mini"].ok and out["tiny-qwen2-vl_HallusionBench"].ok
+    assert all(o.ok for o in Router(group, lambda t: (lambda line: None)).outcomes(
+        group, RunOutcome(exit_code=0)).values())

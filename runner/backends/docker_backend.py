@@ -126,12 +126,13 @@ class DockerBackend(Backend):
         return dataclasses.replace(request, command=["python", "-m", "vlmrun_worker",
                                                      *[a.replace("{job_file}", job_file) for a in args]])
 
-    def _grouped(self, items) -> list:
+    def _grouped(self, items, write: bool = True) -> list:
+        """[(task, request)] per container: a shared one's `task` is the list of its (task, request) items."""
         from .grouped import groups, merged
 
         if not self.options.get("one_container", True):
             return [[(task, req)] for task, req in items]
-        return [g if len(g) == 1 else [(g, merged(g))] for g in groups(items)]
+        return [g if len(g) == 1 else [(g, merged(g, write))] for g in groups(items)]
 
     def execute(self, items, follow) -> dict:
         """Every task, one container each, except that one model's benchmarks share one (grouped.py)."""
@@ -153,7 +154,7 @@ class DockerBackend(Backend):
         return out
 
     def render(self, items) -> str:
-        return "\n".join(req.docker_cli() for _, req in items)
+        return "\n".join(req.docker_cli() for group in self._grouped(items, write=False) for _, req in group)
 
     def push(self, tag: str, registry: str, log) -> str:
         """Push `tag` to `registry`; returns the pushed image by digest (registry/repo@sha256:...)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from vlmrun_worker.events import parse as parse_event
 
 from .base import RunOutcome, Task
-from .request import OUT_MOUNT, Mount
+from .request import DATA_MOUNT, OUT_MOUNT, Mount
 
 RUNS_MOUNT = "/vlmrun/runs"
 
@@ -23,7 +23,7 @@ def _key(task: Task, req) -> tuple | None:
     if task.shards != 1 or job.video or job.engine == "vllm":
         return None
     mounts = tuple(sorted((m.source, m.target, m.read_only) for m in req.mounts if m.target != OUT_MOUNT
-                          and not m.target.startswith("/vlmrun/data")))
+                          and not m.target.startswith(DATA_MOUNT + "/")))
     return (req.image, tuple(req.command[:-1]), mounts, repr(req.gpus), req.mem_limit, tuple(sorted(req.env.items())),
             job.model.name)
 
@@ -46,56 +46,72 @@ def job_target(k: int, task: Task) -> str:
     return f"{RUNS_MOUNT}/{k}/{task.job_file}"
 
 
-def merged(group: list):
-    """One request for the group: every job's run folder at /vlmrun/runs/K (its job file rewritten to write
-    there), its data file where it was, and the worker given every job file in order."""
+def merged(group: list, write: bool = True):
+    """One request for the group: every job's run folder at /vlmrun/runs/K and its data file at
+    /vlmrun/data/K/NAME (its job file rewritten to read and write there; `write=False`: the request only, for a dry
+    run), the worker given every job file in order."""
     first_task, first = group[0]
-    mounts = {m.target: m for _, req in group for m in req.mounts if m.target != OUT_MOUNT}
-    for k, (task, _) in enumerate(group):
+    mounts = {m.target: m for _, req in group for m in req.mounts
+              if m.target != OUT_MOUNT and not m.target.startswith(DATA_MOUNT + "/")}
+    for k, (task, req) in enumerate(group):
         run_dir = Path(task.job.run_dir)
         mounts[f"{RUNS_MOUNT}/{k}"] = Mount(str(run_dir), f"{RUNS_MOUNT}/{k}", read_only=False)
-        path = run_dir / task.job_file
-        payload = json.loads(path.read_text())
-        payload["out_dir"] = f"{RUNS_MOUNT}/{k}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(payload, indent=1))
-        os.replace(tmp, path)
+        (data,) = [m for m in req.mounts if m.target.startswith(DATA_MOUNT + "/")]
+        target = f"{DATA_MOUNT}/{k}/{Path(data.target).name}"  # two benchmarks' files may share a name
+        mounts[target] = Mount(data.source, target, read_only=True)
+        if write:
+            path = run_dir / task.job_file
+            payload = json.loads(path.read_text())
+            payload["out_dir"], payload["data"] = f"{RUNS_MOUNT}/{k}", target
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(json.dumps(payload, indent=1))
+            os.replace(tmp, path)
     names = [task.job.name for task, _ in group]
     return dataclasses.replace(
         first, command=[*first.command[:-1], *(job_target(k, t) for k, (t, _) in enumerate(group))],
         mounts=list(mounts.values()), labels={**first.labels, "io.vlmrun.jobs": ",".join(names)})
 
 
+APART = "-o one_container=false runs each benchmark in a container of its own"
+
+
 class Router:
-    """Sends each line of the shared container to the job it belongs to (the last `job` event's)."""
+    """Sends each line of the shared container to the job it belongs to (the last `job` event's), and keeps each
+    job's exit code from its `done` event."""
 
     def __init__(self, group: list, follow):
         self.targets = {job_target(k, t): k for k, (t, _) in enumerate(group)}
         self.tasks, self.follow = [t for t, _ in group], follow
-        self.current = 0
+        self.current, self.codes = 0, {}
         self.follows = {0: follow(self.tasks[0])}  # a job's times count from when its turn comes
 
     def __call__(self, line: str) -> None:
         ev = parse_event(line)
-        if ev and ev.get("event") == "job" and ev.get("file") in self.targets:
+        kind = ev.get("event") if ev else None
+        if kind == "job" and ev.get("file") in self.targets:
             self.current = self.targets[ev["file"]]
             if self.current not in self.follows:
                 self.follows[self.current] = self.follow(self.tasks[self.current])
             return
+        if kind == "done" and ev.get("file") in self.targets:
+            k = self.targets[ev["file"]]
+            self.codes[k] = self.codes.get(k) or int(ev.get("code") or 0)  # any rank's failure
         self.follows[self.current](line)
 
     def outcomes(self, group: list, outcome: RunOutcome) -> dict[str, RunOutcome]:
-        """The container's outcome for the job that was running when it ended; the jobs before it succeeded,
-        the ones after it did not run (the same command runs them)."""
+        """A job that finished: its own exit code (`done`). The job running when the container ended without
+        finishing it: the container's outcome (killed, out of memory, ...). The jobs after it did not run."""
         out = {}
         for k, (task, _) in enumerate(group):
-            if outcome.ok or k < self.current:
-                out[task.name] = dataclasses.replace(outcome, exit_code=0, oom_killed=False, error=None)
-            elif k == self.current:
+            if k in self.codes:
+                code = self.codes[k]
+                out[task.name] = dataclasses.replace(outcome, exit_code=code, oom_killed=False, error=None,
+                                                     log_tail=outcome.log_tail if code else [])
+            elif k <= self.current or outcome.ok:
                 out[task.name] = outcome
             else:
                 failed = group[self.current][0].job.bench.name
                 out[task.name] = RunOutcome(exit_code=1, seconds=0.0, error=(
-                    f"not run: the benchmark before it in the same container ({failed}) failed; the same command "
-                    "runs it"))
+                    f"not run: the container stopped during the benchmark before it ({failed}); the same command "
+                    f"runs it ({APART})"))
         return out

@@ -303,22 +303,55 @@ def run(job_path: str, keep_group: bool = False) -> int:
 def run_many(job_paths: list[str]) -> int:
     """Several jobs of one model in one process (`run A.json B.json ...`: the benchmarks of one model in one
     container): the weights load once (reuse.py) and each job builds its adapter for its benchmark. Each job's
-    lines follow a `job` event naming its job file; the first job that fails ends the run with its code."""
+    lines follow a `job` event naming its job file, and end with a `done` event with its exit code. With one rank a
+    job that fails leaves the next ones to run (its error is its own: bad input, a row it cannot take); with several
+    ranks, or after a GPU error, the first failure ends the run."""
     if len(job_paths) == 1:
         return run(job_paths[0])
     from .reuse import loading_once
 
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    first = 0
     with loading_once():
-        for path in job_paths:
-            emit("job", file=path)
-            code = run(path, keep_group=True)
-            if code:
+        for k, path in enumerate(job_paths):
+            if k and world > 1:
+                _barrier()  # every rank's lines of the job before are out
+            if rank == 0:
+                emit("job", file=path)
+            if k and world > 1:
+                _barrier()  # and no rank's line of this job comes before its `job` event
+            code, fatal = _guarded(path)
+            if rank == 0 or code:
+                emit("done", file=path, code=code, rank=rank)
+            first = first or code
+            if code and (world > 1 or fatal):
                 return code
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-    return 0
+    return first
+
+
+def _barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def _guarded(path: str) -> tuple[int, bool]:
+    """One job of run_many: (exit code, whether the process should stop: a GPU error or out of memory)."""
+    try:
+        return run(path, keep_group=True), False
+    except (JobFileError, DataError) as e:
+        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
+        return BAD_INPUT, False
+    except Exception as e:
+        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
+        traceback.print_exc()
+        text = f"{type(e).__name__} {e}"
+        return 1, any(w in text for w in ("CUDA", "OutOfMemory", "out of memory", "NCCL"))
 
 
 BAD_INPUT = 2  # a job that can never run (bad job file or data): schedulers must not retry it

@@ -3,7 +3,8 @@ InstructBlipForConditionalGeneration, with the inputs VLMEvalKit's InstructBLIP 
 blip2_vicuna_instruct (vlmeval/vlm/instructblip.py; not interleaved, no custom prompt):
 - the prompt is the benchmark's default message's texts joined by newlines (BaseModel.message_to_promptimg), the
   image the message's first one, resized to the vision tower's square size;
-- the instruction goes to the Q-Former and, after the query tokens, to the LLM (left-padded in a batch);
+- the instruction goes to the Q-Former (LAVIS: its BERT tokenizer cuts it to 128 tokens from the left, max_txt_len)
+  and, after the query tokens, whole to the LLM (left-padded in a batch);
 - LAVIS's generate defaults (the wrapper passes none): beam search over 5 beams, at least 1 and at most 256 new
   tokens, repetition penalty 1.5, length penalty 1, top_p 0.9 and temperature 1 (unused without sampling);
 - the answer is the new tokens decoded, special tokens dropped, stripped.
@@ -12,6 +13,8 @@ same weights, so the parity oracle cannot run VLMEvalKit's side here (not checke
 from __future__ import annotations
 
 from .base import PerThread, dtype_kwargs, generation_kwargs, placed, placement, prompt_and_image
+
+QFORMER_MAX_TOKENS = 128  # LAVIS Blip2VicunaInstruct's max_txt_len (its default; VLMEvalKit's config sets none)
 
 
 class Adapter:
@@ -35,7 +38,13 @@ class Adapter:
                 raise ValueError("InstructBLIP answers questions about an image: this request has none")
             texts.append(text)
             images.append(s.images[first])
-        inputs = self.processors.get()(images=images, text=texts, padding=True, return_tensors="pt")
+        proc = self.processors.get()
+        inputs = proc(images=images, text=texts, padding=True, return_tensors="pt")
+        # the Q-Former reads the instruction as LAVIS tokenizes it for it: at most 128 tokens, cut on the left
+        qt = proc.qformer_tokenizer
+        qt.truncation_side = "left"
+        q = qt(texts, padding="longest", truncation=True, max_length=QFORMER_MAX_TOKENS, return_tensors="pt")
+        inputs["qformer_input_ids"], inputs["qformer_attention_mask"] = q["input_ids"], q["attention_mask"]
         for key in ("token_type_ids", "qformer_token_type_ids"):  # the byte-level test tokenizers return them
             inputs.pop(key, None)
         return inputs
