@@ -40,3 +40,21 @@ def test_inspect_unknown_row_is_one_line(tmp_path, docker_client):
     proc = run_cli("inspect", "tiny-qwen2-vl", "--bench", "MME-mini", "--row", "nope", "--work-dir", str(tmp_path))
     assert proc.returncode != 0
     assert "no row with index 'nope' in MME-mini" in proc.stdout and "Traceback" not in proc.stdout
+
+
+@pytest.mark.parametrize("model, prompt_end", [
+    ("tiny-idefics2", "\nGive a very brief answer.<end_of_utterance>\nAssistant:"),
+    ("tiny-mantis", "<end_of_utterance>\nAssistant:"),
+    ("tiny-llama-vision", "<|start_header_id|>assistant<|end_header_id|>\n\n"),
+    ("tiny-kosmos-2", "Please answer yes or no.Answer:"),  # the wrapper writes no space before Answer
+])
+def test_inspect_shows_each_familys_prompt_and_image_tokens(tmp_path, docker_client, model, prompt_end):
+    """The image tokens are counted whatever the processor's image token is (Idefics2 in transformers 4.40 keeps an
+    AddedToken)."""
+    proc = run_cli("inspect", model, "--bench", "MME-mini", "--row", "3", "--json", "--work-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    out = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert out["prompt"].endswith(prompt_end) and out["prompt_tokens"] > 0
+    assert out["generate_kwargs"]["max_new_tokens"] == Catalogue().model(model).generation.max_new_tokens
+    if model in ("tiny-idefics2", "tiny-mantis"):
+        assert out["image_tokens"] == [8]  # the tiny Idefics2's 8 perceiver latents

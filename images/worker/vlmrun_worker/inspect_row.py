@@ -105,7 +105,8 @@ def describe(call: dict, adapter, model_dir: str, sample) -> dict:
         out["video_after_preprocessing"] = [[int(g[0]) * 2, int(g[2]) * 14, int(g[1]) * 14] for g in vgrid]
         out["video_tokens"] = [int(g.prod()) // 4 for g in vgrid]
     image_token = getattr(getattr(adapter, "processor", None), "image_token", None)
-    if image_token is not None and "image_tokens" not in out:
+    if image_token is not None and "image_tokens" not in out:  # a string, or an AddedToken (Idefics2, 4.40)
+        image_token = str(getattr(image_token, "content", image_token))
         out["image_tokens"] = [int((ids == tok.convert_tokens_to_ids(image_token)).sum())]
     out["generate_kwargs"] = {k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in kwargs.items()}
     out["effective_generation"] = effective_generation(model_dir, out["generate_kwargs"])

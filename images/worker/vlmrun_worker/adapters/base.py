@@ -167,8 +167,9 @@ def generate_answers(model, processor, inputs, gen: dict) -> list[str]:
 
 
 def eos_ids(model) -> set:
-    """The token ids that end generation, from the model's generation_config (an int or a list)."""
-    eos = model.generation_config.eos_token_id
+    """The token ids that end generation, from the model's generation_config (an int or a list; none for the
+    stand-in model of `vlmrun inspect`)."""
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     return set(eos if isinstance(eos, list) else [] if eos is None else [eos])
 
 
@@ -180,3 +181,41 @@ def rows_until_end(new_tokens, eos: set) -> list[list[int]]:
         end = next((i + 1 for i, t in enumerate(row) if t in eos), len(row))
         out.append(row[:end])
     return out
+
+
+class HFAdapter:
+    """What most adapters over one transformers model class share: the checkpoint's processor (left padding for
+    batches, one copy per prefetch thread), the model in the manifest's dtype on the job's device (or spread over a
+    rank's GPUs), and generate()'s keyword arguments. A subclass names its classes and builds its inputs."""
+    MODEL = ""  # the transformers model class
+    PROCESSOR = "AutoProcessor"
+    DTYPE = "bfloat16"  # where the manifest gives none
+
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        import transformers
+
+        self.spec, self.device = spec, device
+        self.processor = getattr(transformers, self.PROCESSOR).from_pretrained(model_dir)
+        self.processor.tokenizer.padding_side = "left"
+        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
+        where = placement(spec, device)
+        self.model = placed(getattr(transformers, self.MODEL).from_pretrained(
+            model_dir, **dtype_kwargs(spec.get("dtype", self.DTYPE), device), **where), device, where)
+        self.gen = generation_kwargs(spec)
+
+    @property
+    def eos(self) -> set:
+        return eos_ids(self.model)
+
+
+def one_image_each(samples, spec: dict, build, model: str) -> tuple[list[str], list]:
+    """For wrappers that take one image per request: each sample's prompt and the image it shows, from `build`
+    (question, extra, spec, n_images) -> (prompt, index of the image or None)."""
+    texts, images = [], []
+    for s in samples:
+        text, first = build(s.question, s.extra, spec, len(s.images))
+        if first is None:
+            raise ValueError(f"{model} answers questions about an image: this request has none")
+        texts.append(text)
+        images.append(s.images[first])
+    return texts, images

@@ -7,8 +7,7 @@ Chameleon wrapper drives it (vlmeval/vlm/chameleon.py; interleaved, no custom pr
 """
 from __future__ import annotations
 
-from .base import (PerThread, dataset_message, dtype_kwargs, generate_answers, generation_kwargs, placed, placement,
-                   torch_dtype)
+from .base import HFAdapter, dataset_message, generate_answers, torch_dtype
 
 
 def content(question: str, extra: dict, spec: dict, n_images: int) -> tuple[str, list[int]]:
@@ -16,19 +15,13 @@ def content(question: str, extra: dict, spec: dict, n_images: int) -> tuple[str,
     return "".join("<image>\n" if isinstance(m, tuple) else m for m in msg), [m[1] for m in msg if isinstance(m, tuple)]
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import ChameleonForConditionalGeneration, ChameleonProcessor
+class Adapter(HFAdapter):
+    MODEL = "ChameleonForConditionalGeneration"
+    PROCESSOR = "ChameleonProcessor"
 
-        self.spec, self.device = spec, device
-        self.processor = ChameleonProcessor.from_pretrained(model_dir)
-        self.processor.tokenizer.padding_side = "left"
-        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        where = placement(spec, device)
-        self.model = placed(ChameleonForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
-        self.gen = generation_kwargs(spec)
-        self.dtype = torch_dtype(spec.get("dtype", "bfloat16"), device)  # the weights' (the pixels go in as it)
+    def __init__(self, model_dir: str, spec: dict, device: str):
+        super().__init__(model_dir, spec, device)
+        self.dtype = torch_dtype(spec.get("dtype", self.DTYPE), device)  # the weights' (the pixels go in as it)
 
     def prepare(self, samples):
         texts, images = [], []

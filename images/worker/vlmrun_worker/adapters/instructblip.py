@@ -12,32 +12,18 @@ VLMEvalKit runs LAVIS's own model code on LAVIS's checkpoint layout; vlmrun runs
 same weights, so the parity oracle cannot run VLMEvalKit's side here (not checked)."""
 from __future__ import annotations
 
-from .base import PerThread, dtype_kwargs, generation_kwargs, placed, placement, prompt_and_image
+from .base import HFAdapter, one_image_each, prompt_and_image
 
 QFORMER_MAX_TOKENS = 128  # LAVIS Blip2VicunaInstruct's max_txt_len (its default; VLMEvalKit's config sets none)
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import InstructBlipForConditionalGeneration, InstructBlipProcessor
-
-        self.spec, self.device = spec, device
-        self.processor = InstructBlipProcessor.from_pretrained(model_dir)
-        self.processor.tokenizer.padding_side = "left"
-        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        where = placement(spec, device)
-        self.model = placed(InstructBlipForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device), **where), device, where)
-        self.gen = generation_kwargs(spec)
+class Adapter(HFAdapter):
+    MODEL = "InstructBlipForConditionalGeneration"
+    PROCESSOR = "InstructBlipProcessor"
+    DTYPE = "float16"
 
     def prepare(self, samples):
-        texts, images = [], []
-        for s in samples:
-            text, first = prompt_and_image(s.question, s.extra, self.spec, len(s.images))
-            if first is None:
-                raise ValueError("InstructBLIP answers questions about an image: this request has none")
-            texts.append(text)
-            images.append(s.images[first])
+        texts, images = one_image_each(samples, self.spec, prompt_and_image, "InstructBLIP")
         proc = self.processors.get()
         inputs = proc(images=images, text=texts, padding=True, return_tensors="pt")
         # the Q-Former reads the instruction as LAVIS tokenizes it for it: at most 128 tokens, cut on the left

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .base import PerThread, dataset_message, dtype_kwargs, generation_kwargs, hint, options, placed, placement
+from .base import HFAdapter, dataset_message, hint, one_image_each, options
 
 MCQ_END = "\nAnswer with the option’s letter from the given choices directly. "  # the wrapper's curly apostrophe
 DIRECT = "Answer the question directly. "
@@ -48,27 +48,12 @@ def clean(processor, text: str) -> str:
     return re.sub(r"(Question:.*?Answer:|Question:.*)", "", processed).strip()
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import AutoProcessor, Kosmos2ForConditionalGeneration
-
-        self.spec, self.device = spec, device
-        self.processor = AutoProcessor.from_pretrained(model_dir)
-        self.processor.tokenizer.padding_side = "left"
-        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        where = placement(spec, device)
-        self.model = placed(Kosmos2ForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device), **where), device, where)
-        self.gen = generation_kwargs(spec)
+class Adapter(HFAdapter):
+    MODEL = "Kosmos2ForConditionalGeneration"
+    DTYPE = "float16"
 
     def prepare(self, samples):
-        texts, images = [], []
-        for s in samples:
-            text, first = prompt_and_image(s.question, s.extra, self.spec, len(s.images))
-            if first is None:
-                raise ValueError("Kosmos-2 answers questions about an image: this request has none")
-            texts.append(text)
-            images.append(s.images[first])
+        texts, images = one_image_each(samples, self.spec, prompt_and_image, "Kosmos-2")
         return self.processors.get()(text=texts, images=images, padding=True, return_tensors="pt")
 
     def generate(self, samples, prepared=None) -> list[str]:

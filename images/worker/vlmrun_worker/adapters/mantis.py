@@ -13,8 +13,7 @@ as VLMEvalKit's Mantis wrapper drives its Idefics2 checkpoints (vlmeval/vlm/mant
 """
 from __future__ import annotations
 
-from .base import (PerThread, dataset_message, dtype_kwargs, eos_ids, generation_kwargs, letter_prompt, placed,
-                   placement, rows_until_end)
+from .base import HFAdapter, dataset_message, letter_prompt, rows_until_end
 
 
 def message(question: str, extra: dict, spec: dict, n_images: int) -> list:
@@ -40,19 +39,9 @@ def output_process(answer: str) -> str:
     return answer
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import AutoProcessor, Idefics2ForConditionalGeneration
-
-        self.spec, self.device = spec, device
-        self.processor = AutoProcessor.from_pretrained(model_dir)
-        self.processor.tokenizer.padding_side = "left"
-        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        where = placement(spec, device)
-        self.model = placed(Idefics2ForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "float16"), device), **where), device, where)
-        self.gen = generation_kwargs(spec)
-        self.eos = eos_ids(self.model)
+class Adapter(HFAdapter):
+    MODEL = "Idefics2ForConditionalGeneration"
+    DTYPE = "float16"
 
     def prepare(self, samples):
         proc = self.processors.get()

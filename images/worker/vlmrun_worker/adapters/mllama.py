@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import zlib
 
-from .base import (PerThread, dataset_message, dtype_kwargs, eos_ids, generation_kwargs, options, placed, placement,
-                   rows_until_end)
+from .base import HFAdapter, dataset_message, options, rows_until_end
 
 CUSTOM = ("AI2D", "MMMU", "MathVista", "ChartQA", "DocVQA")
 TOKENS = {"AI2D": 400, "MMMU": 2048, "MathVista": 2048, "ChartQA": 512, "DocVQA": 512}
@@ -91,19 +90,8 @@ def max_new_tokens(spec: dict) -> int:
     return 128 if spec.get("bench_type") in ("mcq", "yorn") else 512
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import AutoProcessor, MllamaForConditionalGeneration
-
-        self.spec, self.device = spec, device
-        self.processor = AutoProcessor.from_pretrained(model_dir)
-        self.processor.tokenizer.padding_side = "left"
-        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        where = placement(spec, device)
-        self.model = placed(MllamaForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
-        self.gen = generation_kwargs(spec)
-        self.eos = eos_ids(self.model)
+class Adapter(HFAdapter):
+    MODEL = "MllamaForConditionalGeneration"
 
     def prepare(self, samples):
         proc = self.processors.get()

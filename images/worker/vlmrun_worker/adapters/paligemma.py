@@ -8,30 +8,14 @@ VLMEvalKit's PaliGemma wrapper drives it (vlmeval/vlm/gemma.py; not interleaved,
 """
 from __future__ import annotations
 
-from .base import PerThread, dtype_kwargs, generation_kwargs, placed, placement, prompt_and_image
+from .base import HFAdapter, one_image_each, prompt_and_image
 
 
-class Adapter:
-    def __init__(self, model_dir: str, spec: dict, device: str):
-        from transformers import AutoProcessor, PaliGemmaForConditionalGeneration
-
-        self.spec, self.device = spec, device
-        self.processor = AutoProcessor.from_pretrained(model_dir)
-        self.processor.tokenizer.padding_side = "left"
-        self.processors = PerThread(self.processor)  # prepare() runs in several prefetch threads
-        where = placement(spec, device)
-        self.model = placed(PaliGemmaForConditionalGeneration.from_pretrained(
-            model_dir, **dtype_kwargs(spec.get("dtype", "bfloat16"), device), **where), device, where)
-        self.gen = generation_kwargs(spec)
+class Adapter(HFAdapter):
+    MODEL = "PaliGemmaForConditionalGeneration"
 
     def prepare(self, samples):
-        texts, images = [], []
-        for s in samples:
-            text, first = prompt_and_image(s.question, s.extra, self.spec, len(s.images))
-            if first is None:
-                raise ValueError("PaliGemma answers questions about an image: this request has none")
-            texts.append(text)
-            images.append(s.images[first])
+        texts, images = one_image_each(samples, self.spec, prompt_and_image, "PaliGemma")
         return self.processors.get()(text=texts, images=images, padding=True, return_tensors="pt")
 
     def generate(self, samples, prepared=None) -> list[str]:
