@@ -99,8 +99,9 @@ def test_a_job_that_fails_on_its_own_leaves_the_others_their_outcome(tmp_path):
     for k, code in ((0, 0), (1, 2), (2, 0)):  # one rank: the worker goes on after a job's bad input
         _turn(router, k)
         _done(router, k, code)
-    out = router.outcomes(group, RunOutcome(exit_code=2, log_tail=["DataError: ..."]))
+    out = router.outcomes(group, RunOutcome(exit_code=2, log_tail=["DataError: ..."], seconds=99.0))
     assert [out[t.name].exit_code for t, _ in group] == [0, 2, 0]
+    assert all(out[t.name].seconds < 99.0 for t, _ in group)  # each job's own time, not the container's
     assert out["tiny-qwen2-vl_MME-mini"].ok and out["tiny-qwen2-vl_HallusionBench"].ok
     assert all(o.ok for o in Router(group, lambda t: (lambda line: None)).outcomes(
         group, RunOutcome(exit_code=0)).values())

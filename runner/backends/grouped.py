@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from pathlib import Path
 
 from vlmrun_worker.events import parse as parse_event
@@ -84,6 +85,7 @@ class Router:
         self.tasks, self.follow = [t for t, _ in group], follow
         self.current, self.codes = 0, {}
         self.follows = {0: follow(self.tasks[0])}  # a job's times count from when its turn comes
+        self.began, self.seconds = {0: time.monotonic()}, {}  # each job's own time in the container
 
     def __call__(self, line: str) -> None:
         ev = parse_event(line)
@@ -92,10 +94,12 @@ class Router:
             self.current = self.targets[ev["file"]]
             if self.current not in self.follows:
                 self.follows[self.current] = self.follow(self.tasks[self.current])
+            self.began.setdefault(self.current, time.monotonic())
             return
         if kind == "done" and ev.get("file") in self.targets:
             k = self.targets[ev["file"]]
             self.codes[k] = self.codes.get(k) or int(ev.get("code") or 0)  # any rank's failure
+            self.seconds[k] = time.monotonic() - self.began.get(k, time.monotonic())
         self.follows[self.current](line)
 
     def outcomes(self, group: list, outcome: RunOutcome) -> dict[str, RunOutcome]:
@@ -106,7 +110,8 @@ class Router:
             if k in self.codes:
                 code = self.codes[k]
                 out[task.name] = dataclasses.replace(outcome, exit_code=code, oom_killed=False, error=None,
-                                                     log_tail=outcome.log_tail if code else [])
+                                                     log_tail=outcome.log_tail if code else [],
+                                                     seconds=self.seconds.get(k, outcome.seconds))
             elif k <= self.current or outcome.ok:
                 out[task.name] = outcome
             else:
