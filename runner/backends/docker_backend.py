@@ -126,35 +126,34 @@ class DockerBackend(Backend):
         return dataclasses.replace(request, command=["python", "-m", "vlmrun_worker",
                                                      *[a.replace("{job_file}", job_file) for a in args]])
 
-    def _grouped(self, items, write: bool = True) -> list:
-        """[(task, request)] per container: a shared one's `task` is the list of its (task, request) items."""
+    def _containers(self, items, write: bool = True) -> list:
+        """(the (task, request) items a container runs, its request): one per task, except that one model's
+        benchmarks share one (grouped.py; write=False: no job file rewritten, for a dry run)."""
         from .grouped import groups, merged
 
         if not self.options.get("one_container", True):
-            return [[(task, req)] for task, req in items]
-        return [g if len(g) == 1 else [(g, merged(g, write))] for g in groups(items)]
+            return [([item], item[1]) for item in items]
+        return [(g, g[0][1] if len(g) == 1 else merged(g, write)) for g in groups(items)]
 
     def execute(self, items, follow) -> dict:
-        """Every task, one container each, except that one model's benchmarks share one (grouped.py)."""
+        """Every container to its end, one after another; one outcome per task."""
         from .grouped import Router
 
         out = {}
-        for group in self._grouped(items):
-            (task, req), = group if len(group) == 1 else [None]
-            members = task if isinstance(task, list) else None
+        for members, req in self._containers(items):
             try:
-                if members is None:
-                    out[task.name] = self.run_one(req, follow(task))
+                if len(members) == 1:
+                    out[members[0][0].name] = self.run_one(req, follow(members[0][0]))
                 else:
                     router = Router(members, follow)
                     out.update(router.outcomes(members, self.run_one(req, router)))
             except VlmrunError as e:
-                for t, _ in (members or [(task, req)]):
-                    out[t.name] = RunOutcome(exit_code=1, error=str(e))
+                for task, _ in members:
+                    out[task.name] = RunOutcome(exit_code=1, error=str(e))
         return out
 
     def render(self, items) -> str:
-        return "\n".join(req.docker_cli() for group in self._grouped(items, write=False) for _, req in group)
+        return "\n".join(req.docker_cli() for _, req in self._containers(items, write=False))
 
     def push(self, tag: str, registry: str, log) -> str:
         """Push `tag` to `registry`; returns the pushed image by digest (registry/repo@sha256:...)."""

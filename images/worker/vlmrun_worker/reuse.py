@@ -48,8 +48,3 @@ def loading_once():
         for c, orig in saved:
             c.from_pretrained = orig
         _LOADED.clear()
-
-
-def loads() -> int:
-    """How many models are held (0 or 1 outside a load)."""
-    return len(_LOADED)

@@ -344,26 +344,25 @@ def _guarded(path: str) -> tuple[int, bool]:
     """One job of run_many: (exit code, whether the process should stop: a GPU error or out of memory)."""
     try:
         return run(path, keep_group=True), False
-    except (JobFileError, DataError) as e:
-        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
-        return BAD_INPUT, False
     except Exception as e:
-        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
-        traceback.print_exc()
-        text = f"{type(e).__name__} {e}"
-        return 1, any(w in text for w in ("CUDA", "OutOfMemory", "out of memory", "NCCL"))
+        code, text = _report(e), f"{type(e).__name__} {e}"
+        return code, code != BAD_INPUT and any(w in text for w in ("CUDA", "OutOfMemory", "out of memory", "NCCL"))
 
 
 BAD_INPUT = 2  # a job that can never run (bad job file or data): schedulers must not retry it
 
 
+def _report(e: Exception) -> int:
+    """A failed run's `error` event (and, unless the input was bad, its traceback); its exit code."""
+    emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
+    if isinstance(e, (JobFileError, DataError)):
+        return BAD_INPUT
+    traceback.print_exc()
+    return 1
+
+
 def main_guarded(job_paths) -> int:
     try:
         return run_many([job_paths] if isinstance(job_paths, str) else list(job_paths))
-    except (JobFileError, DataError) as e:
-        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
-        return BAD_INPUT
     except Exception as e:
-        emit("error", rank=int(os.environ.get("RANK", 0)), message=f"{type(e).__name__}: {e}")
-        traceback.print_exc()
-        return 1
+        return _report(e)
