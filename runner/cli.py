@@ -459,15 +459,18 @@ def images_base():
 
 
 @images_app.command("lock")
-def images_lock(family: str = typer.Argument(...), flavour: str = typer.Option("cpu", "--flavour")):
-    """Resolve a family's requirements on the host and write its pinned, hashed lock file."""
+def images_lock(family: str = typer.Argument(...), flavour: str = typer.Option("cpu", "--flavour"),
+                upgrade: bool = typer.Option(False, "--upgrade", help="resolve every package afresh instead of "
+                                             "keeping the versions the existing lock pins")):
+    """Resolve a family's requirements on the host and write its pinned, hashed lock file (keeping the existing
+    lock's versions where the requirements allow them, unless --upgrade)."""
     from .images import write_lock
 
     cat = _catalogue()
     fam = cat.family(family)
     if flavour not in fam.flavours:
         raise VlmrunError(f"family {family} has no '{flavour}' flavour; it has: {', '.join(fam.flavours)}")
-    path = write_lock(fam, flavour, cat.root, log=_log)
+    path = write_lock(fam, flavour, cat.root, log=_log, upgrade=upgrade)
     console.print(f"wrote {path}")
 
 

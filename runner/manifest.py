@@ -23,6 +23,8 @@ class Flavour(_Strict):
     lock: str = Field(description="pinned lock file with hashes, relative to the project root")
     requirements: list[str] = Field(default_factory=list, description="top-level pins the lock is resolved from")
     local_base: bool = Field(False, description="the base is made locally by `vlmrun images base`")
+    sdists: list[str] = Field(default_factory=list, description="packages published only as source, built into "
+                              "wheels on the host: 'name==version --hash=sha256:<sdist sha256>' (runner/sdists.py)")
 
 
 class Family(_Strict):
@@ -152,6 +154,8 @@ class Model(_Strict):
     prompt: Prompt = Field(default_factory=Prompt)
     generation: Generation = Field(default_factory=Generation)
     batch_size: int = Field(1, gt=0)
+    needs_gpu: Optional[str] = Field(None, description="why the model runs on GPUs only (its family's cuda flavour); "
+                                                        "planning it for the CPU says this")
     gpu_max_batch_size: Optional[int] = Field(
         None, gt=0, description="on GPUs (hf engine, no --batch-size): the worker grows the batch from batch_size "
                                 "up to this, as far as the GPU's free memory allows at the first batch's peak use")

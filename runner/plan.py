@@ -148,6 +148,8 @@ def make_plan(cat: Catalogue, models: list[str], benches: list[str], work_dir: P
             flavour_m = choose_flavour(cat, fam.name, driver)  # the newest CUDA this driver runs
         else:
             flavour_m = flavour
+        if flavour_m == "cpu" and m.needs_gpu:
+            raise VlmrunError(f"model {m.name} runs on GPUs only: {m.needs_gpu}. Add --gpus (the cuda flavour)")
         if flavour_m not in fam.flavours:
             raise VlmrunError(f"model {m.name}: family {fam.name} has no {flavour_m} flavour")
         k = 1 if engine == "vllm" or not gpus else (gpus_per_rank or gpus_needed(m, gpu_gib) or 1)

@@ -43,7 +43,7 @@ def work(tmp_path_factory):
 
 def _overrides(model: str) -> dict:
     """Per benchmark, the benchmark's overrides for the model's adapter (as the worker gets them)."""
-    cat = Catalogue()
+    cat = host.cpu_catalogue()
     out = {}
     for name in BENCHES:
         (job,) = make_plan(cat, [model], [name], "/tmp/unused") if name in cat.benchmarks else (None,)
@@ -66,7 +66,7 @@ CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics
            "llava-next-vicuna-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
-           "chameleon-7b",
+           "chameleon-7b", "qwen-vl-chat",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -115,6 +115,19 @@ def test_idefics_inputs_are_vlmevalkits(images, work, model):
            "model_dir": host.make_model(image, work, recipe, f"{recipe}_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
     _assert_all_identical(model, host.run_oracle(image, work, cfg, model))
+
+
+def test_qwen_vl_chat_inputs_are_vlmevalkits(images, work):
+    """Qwen-VL-Chat's test model (its remote-code interface: from_list_format, chat(), image files named in the
+    prompt) under VLMEvalKit's QwenVLChat and vlmrun's qwen_vl adapter, both running it, seeded alike."""
+    image = images["transformers-4.33"]
+    cfg = {**_wrapper("qwen-vl-chat"), "adapter": "qwen_vl", "spec": host.model_spec("qwen-vl-chat"),
+           "overrides": _overrides("qwen-vl-chat"), "model_dir": host.make_model(image, work, "qwen_vl", "qwen_vl_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    res = host.run_oracle(image, work, cfg, "qwen-vl-chat")
+    _assert_all_identical("qwen-vl-chat", res)
+    mme = [c for c in res["cases"] if c["bench"] == "MME"]
+    assert mme[0]["prompt"].startswith("Picture 1: <img>#0</img>\n") and mme[0]["chat_kwargs"] == {}
 
 
 LLAVA_NEXT = {"llava-next-mistral-7b": "llava-v1.6-mistral-7b-hf", "llava-next-vicuna-7b": "llava-v1.6-vicuna-7b-hf"}

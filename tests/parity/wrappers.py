@@ -72,6 +72,8 @@ def build(cfg: dict):
         return _build_mantis(cfg)
     if kind == "Chameleon":
         return _build_moved_to_cuda(cfg, "ChameleonForConditionalGeneration", "vlmeval.vlm.chameleon")
+    if kind == "QwenVLChat":
+        return _build_qwen_vl_chat(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -340,6 +342,8 @@ def _same_pixels(theirs, ours) -> bool:
 def compare(wrapper, adapter, struct, sample, name):
     from oracle import describe, same
 
+    if isinstance(getattr(wrapper.model, "chat", None), _ChatSpy):
+        return _compare_qwen_chat(wrapper, adapter, struct, sample, name)
     if hasattr(wrapper, "original_dir"):
         return importlib.import_module("llava_original").compare(wrapper, adapter, struct, sample, name)
     if isinstance(adapter, _ApiRequest):
@@ -426,3 +430,71 @@ def _compare_chat(wrapper, adapter, a, b, sample):
             "differs": {"question": [a["question"], b["question"]]} if a["question"] != b["question"] else
                        ({"generation_config": [ga, gb]} if ga != gb else
                         ({"tiling": [theirs_tiling, ours_tiling]} if theirs_tiling != ours_tiling else {}))}
+
+
+class _ChatSpy:
+    """Qwen-VL-Chat's model.chat, recorded: the query, history and settings, and the pixels of every image file
+    the query names, read when the model reads them; then the real chat() runs."""
+
+    def __init__(self, chat):
+        self.chat, self.calls = chat, []
+
+    def __call__(self, tokenizer, query=None, history=None, **kw):
+        import re
+
+        import numpy as np
+        from PIL import Image
+
+        paths = re.findall(r"<img>(.*?)</img>", query)
+        self.calls.append({"query": query, "history": history, "kwargs": dict(kw), "paths": paths,
+                           "pixels": [np.asarray(Image.open(p).convert("RGB")) for p in paths]})
+        return self.chat(tokenizer, query=query, history=history, **kw)
+
+
+def _build_qwen_vl_chat(cfg):
+    import transformers
+    from vlmeval.vlm import qwen_vl as M
+
+    _cpu_loading(transformers.AutoModelForCausalLM)
+    wrapper = M.QwenVLChat(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    for side in (wrapper, adapter):
+        side.model.chat = _ChatSpy(side.model.chat)
+    return wrapper, adapter
+
+
+def _compare_qwen_chat(wrapper, adapter, struct, sample, name):
+    """Both sides run the test model for real, VLMEvalKit's seeded as vlmrun seeds the row (VLMEvalKit itself does
+    not seed): the same query but for the image files' paths (each path stands for its image, in order), the same
+    pixels in those files, the same chat() arguments, the same answer."""
+    import re
+
+    import numpy as np
+    import torch
+    from vlmrun_worker.adapters.qwen_vl import seed_of
+
+    spies = wrapper.model.chat, adapter.model.chat
+    for spy in spies:
+        spy.calls.clear()
+    torch.manual_seed(seed_of(sample.index))
+    theirs = wrapper.generate(message=struct, dataset=name)
+    ours = adapter.generate([sample])[0]
+    a, b = (spy.calls[-1] for spy in spies)
+
+    def numbered(call):
+        order = list(dict.fromkeys(call["paths"]))
+        return re.sub(r"<img>(.*?)</img>", lambda m: f"<img>#{order.index(m.group(1))}</img>", call["query"])
+
+    checks = {
+        "query text": numbered(a) == numbered(b),
+        "image pixels": len(a["pixels"]) == len(b["pixels"]) and all(
+            x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a["pixels"], b["pixels"])),
+        "history": a["history"] is None and b["history"] is None,
+        "chat kwargs": a["kwargs"] == b["kwargs"],
+        "effective generation": _effective(adapter.model_dir, a["kwargs"]) == _effective(adapter.model_dir, b["kwargs"]),
+        "answer": theirs == ours,
+    }
+    return {"checks": checks, "prompt": numbered(b), "chat_kwargs": b["kwargs"],
+            "effective_generation": _effective(adapter.model_dir, b["kwargs"]), "answer": ours,
+            "differs": {k: v for k, v in {"query": [numbered(a), numbered(b)], "kwargs": [a["kwargs"], b["kwargs"]],
+                                          "answer": [theirs, ours]}.items() if v[0] != v[1]}}
