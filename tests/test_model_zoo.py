@@ -11,7 +11,9 @@ import re
 import pytest
 
 from vlmrun.manifest import Catalogue
-from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, kosmos2, llava_hf, mllama, qwen2_vl
+from vlmrun.errors import VlmrunError
+from vlmrun.plan import make_plan
+from vlmrun_worker.adapters import idefics, idefics2, internvl_chat, kosmos2, llava_hf, mllama, qwen2_vl, qwen_vl
 
 from .test_adapters import MCQ_ROW, _spec
 
@@ -57,6 +59,7 @@ EXPECTED = {
     "chameleon-7b": ("transformers-latest", "chameleon", "facebook/chameleon-7b", "bfloat16", 2048),
     "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
+    "qwen-vl-chat": ("transformers-4.33", "qwen_vl", "Qwen/Qwen-VL-Chat", "bfloat16", 512),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
     "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
     "qwen2-vl-72b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-72B-Instruct", "bfloat16", 2048),
@@ -96,6 +99,8 @@ def test_family_adapter_repo_dtype_and_generation(name):
         assert m.generation.kwargs() == {"max_new_tokens": 256, "min_new_tokens": 1, "num_beams": 5, "do_sample": False,
                                          "top_p": 0.9, "temperature": 1.0, "repetition_penalty": 1.5,
                                          "length_penalty": 1.0}
+    elif m.adapter == "qwen_vl":  # QwenVLChat passes chat() nothing: the checkpoint's generation_config decides
+        assert m.generation.kwargs() == {"max_new_tokens": 512} and m.needs_gpu
     else:
         assert m.generation.do_sample is False
     assert m.reference.startswith("vlmevalkit e8e78f05 (")
@@ -126,6 +131,30 @@ def test_qwen_pixel_bounds_and_prompt_style():
     assert text("qwen2.5-vl-3b", "What is written?", "TextVQA_VAL") == (
         "What is written?\nAnswer the question using a single word or phrase.")
     assert text("qwen2.5-vl-3b", "What is written?", "OCRBench") == "What is written?"  # ImageBaseDataset
+
+
+def test_qwen_vl_chat_list_format_and_gpu_only():
+    spec = lambda bench: {**_cpu_spec("qwen-vl-chat", bench)}  # noqa: E731
+    assert qwen_vl.vl_list("Is it?", {}, spec("MME"), ["/tmp/1.png"]) == [{"image": "/tmp/1.png"}, {"text": "Is it?"}]
+    assert qwen_vl.vl_list("Which animal?", MCQ_ROW, spec("MMStar"), ["/tmp/1.png"])[1] == {"text": (
+        "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"
+        "Please select the correct answer from the options above. \n")}
+    # MMMU: split at its '<image k>' tags, an image shown twice named twice
+    assert qwen_vl.vl_list("<image 1> or <image 2>, <image 1>?", {}, spec("MMMU_DEV_VAL"), ["/a.png", "/b.png"]) == [
+        {"text": "Question: "}, {"image": "/a.png"}, {"text": " or "}, {"image": "/b.png"}, {"text": ", "},
+        {"image": "/a.png"}, {"text": "?\n"}]
+    with pytest.raises(VlmrunError, match="runs on GPUs only: its remote code imports torchvision"):
+        make_plan(CAT, ["qwen-vl-chat"], ["MME"], "/tmp/unused")
+
+
+def _cpu_spec(model, bench):
+    """_spec for a GPU-only model: its settings as a GPU job gets them (they do not depend on the flavour)."""
+    from vlmrun.container import model_settings
+
+    cat = Catalogue()
+    cat.model(model).needs_gpu = None
+    (job,) = make_plan(cat, [model], [bench], "/tmp/unused")
+    return {**model_settings(job), "bench": bench, "bench_type": cat.benchmark(bench).type}
 
 
 def test_internvl_sizes_share_the_tiling_rule():
