@@ -59,6 +59,8 @@ EXPECTED = {
     "chameleon-7b": ("transformers-latest", "chameleon", "facebook/chameleon-7b", "bfloat16", 2048),
     "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
+    "phi-3-vision": ("transformers-4.40", "phi3_vision", "microsoft/Phi-3-vision-128k-instruct", "bfloat16", 2048),
+    "phi-3.5-vision": ("transformers-4.48", "phi3_vision", "microsoft/Phi-3.5-vision-instruct", "bfloat16", 2048),
     "qwen-vl-chat": ("transformers-4.33", "qwen_vl", "Qwen/Qwen-VL-Chat", "bfloat16", 512),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
     "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
@@ -78,8 +80,9 @@ def test_at_least_ten_real_models_in_every_family():
     assert sorted(per_family) == ["transformers-4.33", "transformers-4.37", "transformers-4.40", "transformers-4.48",
                                   "transformers-latest"]
     assert len(REAL) >= 10
-    # transformers-4.48 holds LLaVA-NeXT (moved from 4.40: VLMEvalKit's wrapper for it runs only from 4.4x on)
-    assert all(n.startswith("llava-next-") for n in per_family["transformers-4.48"])
+    # transformers-4.48 holds LLaVA-NeXT (moved from 4.40: VLMEvalKit's wrapper for it runs only from 4.4x on) and
+    # Phi-3.5-Vision (its model card pins 4.43)
+    assert all(n.startswith("llava-next-") or n == "phi-3.5-vision" for n in per_family["transformers-4.48"])
     assert len(per_family["transformers-4.37"]) >= 2
 
 
@@ -99,6 +102,10 @@ def test_family_adapter_repo_dtype_and_generation(name):
         assert m.generation.kwargs() == {"max_new_tokens": 256, "min_new_tokens": 1, "num_beams": 5, "do_sample": False,
                                          "top_p": 0.9, "temperature": 1.0, "repetition_penalty": 1.5,
                                          "length_penalty": 1.0}
+    elif m.adapter == "phi3_vision":  # Phi3Vision / Phi3_5Vision's generation_args
+        assert m.generation.kwargs() == {"max_new_tokens": 2048, "temperature": 0.0, "do_sample": False}
+        assert m.needs_gpu and (m.processor, m.prompt.variant) == (
+            ({"num_crops": 4}, "3.5") if "3.5" in name else ({}, None))
     elif m.adapter == "qwen_vl":  # QwenVLChat passes chat() nothing: the checkpoint's generation_config decides
         assert m.generation.kwargs() == {"max_new_tokens": 512} and m.needs_gpu
     else:
@@ -145,6 +152,16 @@ def test_qwen_vl_chat_list_format_and_gpu_only():
         {"image": "/a.png"}, {"text": "?\n"}]
     with pytest.raises(VlmrunError, match="runs on GPUs only: its remote code imports torchvision"):
         make_plan(CAT, ["qwen-vl-chat"], ["MME"], "/tmp/unused")
+
+
+def test_phi3_vision_user_turns():
+    from vlmrun_worker.adapters import phi3_vision
+
+    one = phi3_vision.user_content("<image 1> or <image 2>?", {}, _cpu_spec("phi-3-vision", "MMMU_DEV_VAL"), 2)
+    assert one == ("<|image_1|>\nQuestion: \n or \n?\n", [0])  # texts joined, the first image only
+    both = phi3_vision.user_content("<image 1> or <image 2>?", {}, _cpu_spec("phi-3.5-vision", "MMMU_DEV_VAL"), 2)
+    assert both == ("<|image_1|>\n<|image_2|>\nQuestion: \n or \n?\n", [0, 1])  # every image shown
+    assert phi3_vision.user_content("Is it?", {}, _cpu_spec("phi-3.5-vision", "MME"), 1) == ("<|image_1|>\nIs it?", [0])
 
 
 def _cpu_spec(model, bench):

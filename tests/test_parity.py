@@ -66,7 +66,7 @@ CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics
            "llava-next-vicuna-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
-           "chameleon-7b", "qwen-vl-chat",
+           "chameleon-7b", "qwen-vl-chat", "phi-3-vision", "phi-3.5-vision",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -128,6 +128,23 @@ def test_qwen_vl_chat_inputs_are_vlmevalkits(images, work):
     _assert_all_identical("qwen-vl-chat", res)
     mme = [c for c in res["cases"] if c["bench"] == "MME"]
     assert mme[0]["prompt"].startswith("Picture 1: <img>#0</img>\n") and mme[0]["chat_kwargs"] == {}
+
+
+PHI3 = {"phi-3-vision": "transformers-4.40", "phi-3.5-vision": "transformers-4.48"}
+
+
+@pytest.mark.parametrize("model", sorted(PHI3))
+def test_phi3_vision_inputs_are_vlmevalkits(images, work, model):
+    """Phi-3(.5)-Vision's test model (its remote model, processor and image processor) under VLMEvalKit's
+    Phi3Vision / Phi3_5Vision and vlmrun's phi3_vision adapter."""
+    image = images[PHI3[model]]
+    cfg = {**_wrapper(model), "adapter": "phi3_vision", "spec": host.model_spec(model), "overrides": _overrides(model),
+           "model_dir": host.make_model(image, work, "phi3_v", model.replace(".", "_") + "_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    res = host.run_oracle(image, work, cfg, model)
+    _assert_all_identical(model, res)
+    (mme0,) = [c for c in res["cases"] if c["bench"] == "MME" and c["index"] == "0"]
+    assert mme0["prompt"].startswith("<s><|user|>\n<s>\n")  # BOS again after the image: each chunk is tokenized alone
 
 
 LLAVA_NEXT = {"llava-next-mistral-7b": "llava-v1.6-mistral-7b-hf", "llava-next-vicuna-7b": "llava-v1.6-vicuna-7b-hf"}

@@ -74,6 +74,8 @@ def build(cfg: dict):
         return _build_moved_to_cuda(cfg, "ChameleonForConditionalGeneration", "vlmeval.vlm.chameleon")
     if kind == "QwenVLChat":
         return _build_qwen_vl_chat(cfg)
+    if kind in ("Phi3Vision", "Phi3_5Vision"):
+        return _build_phi3(cfg, kind)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -398,7 +400,8 @@ def compare(wrapper, adapter, struct, sample, name):
     if "pixel_attention_mask" in ta or "pixel_attention_mask" in tb:  # Idefics2
         checks["pixel attention mask"] = same(ta.get("pixel_attention_mask"), tb.get("pixel_attention_mask"))
     return {"checks": checks,
-            "prompt": tok.decode(tb["input_ids"][0]) if "input_ids" in tb else None,
+            # (Phi-3-Vision's image positions are negative ids: the text around them)
+            "prompt": tok.decode([i for i in tb["input_ids"][0].tolist() if i >= 0]) if "input_ids" in tb else None,
             "image_tokens": [int(g.prod()) // 4 for g in grid] if grid is not None else [],
             "image_grid": grid.tolist() if grid is not None else [],
             "generate_kwargs": describe(gb), "vlmeval_generate_kwargs": describe(ga),
@@ -449,6 +452,20 @@ class _ChatSpy:
         self.calls.append({"query": query, "history": history, "kwargs": dict(kw), "paths": paths,
                            "pixels": [np.asarray(Image.open(p).convert("RGB")) for p in paths]})
         return self.chat(tokenizer, query=query, history=history, **kw)
+
+
+def _build_phi3(cfg, kind):
+    """Phi3Vision / Phi3_5Vision on the test model: its remote processor's BatchFeature stays on the CPU; the
+    flash-attention 2 that Phi3_5Vision asks for is eager attention, as the manifests have it."""
+    import transformers
+    from vlmeval.vlm import phi3_vision as M
+
+    _cpu_loading(transformers.AutoModelForCausalLM, "eager")
+    _inputs_stay_on_cpu()
+    wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
 
 
 def _build_qwen_vl_chat(cfg):
