@@ -108,11 +108,16 @@ class Generation(_Strict):
     use_cache: Optional[bool] = None
     min_new_tokens: Optional[int] = None
     length_penalty: Optional[float] = None
+    max_length: Optional[int] = Field(None, gt=0, description="the whole sequence's cap, prompt included, where the "
+                                      "wrapper passes that instead of max_new_tokens (GLM4v)")
 
     def kwargs(self) -> dict:
-        """The arguments as listed in the manifest (max_new_tokens always): a wrapper that passes no do_sample
-        leaves it to the checkpoint's generation_config, and so does vlmrun."""
-        return {"max_new_tokens": self.max_new_tokens, **self.model_dump(exclude_unset=True)}
+        """The arguments as listed in the manifest (max_new_tokens always, unless max_length stands in for it): a
+        wrapper that passes no do_sample leaves it to the checkpoint's generation_config, and so does vlmrun."""
+        listed = self.model_dump(exclude_unset=True)
+        if self.max_length is not None and "max_new_tokens" not in listed:
+            return listed
+        return {"max_new_tokens": self.max_new_tokens, **listed}
 
 
 class Prompt(_Strict):

@@ -59,6 +59,7 @@ EXPECTED = {
     "chameleon-7b": ("transformers-latest", "chameleon", "facebook/chameleon-7b", "bfloat16", 2048),
     "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
+    "glm-4v-9b": ("transformers-4.48", "glm4v", "THUDM/glm-4v-9b", "bfloat16", 64),
     "phi-3-vision": ("transformers-4.40", "phi3_vision", "microsoft/Phi-3-vision-128k-instruct", "bfloat16", 2048),
     "phi-3.5-vision": ("transformers-4.48", "phi3_vision", "microsoft/Phi-3.5-vision-instruct", "bfloat16", 2048),
     "qwen-vl-chat": ("transformers-4.33", "qwen_vl", "Qwen/Qwen-VL-Chat", "bfloat16", 512),
@@ -81,8 +82,8 @@ def test_at_least_ten_real_models_in_every_family():
                                   "transformers-latest"]
     assert len(REAL) >= 10
     # transformers-4.48 holds LLaVA-NeXT (moved from 4.40: VLMEvalKit's wrapper for it runs only from 4.4x on) and
-    # Phi-3.5-Vision (its model card pins 4.43)
-    assert all(n.startswith("llava-next-") or n == "phi-3.5-vision" for n in per_family["transformers-4.48"])
+    # Phi-3.5-Vision (its model card pins 4.43) and GLM-4V (its remote code breaks from 4.49 on)
+    assert all(n.startswith("llava-next-") or n in ("phi-3.5-vision", "glm-4v-9b") for n in per_family["transformers-4.48"])
     assert len(per_family["transformers-4.37"]) >= 2
 
 
@@ -102,6 +103,8 @@ def test_family_adapter_repo_dtype_and_generation(name):
         assert m.generation.kwargs() == {"max_new_tokens": 256, "min_new_tokens": 1, "num_beams": 5, "do_sample": False,
                                          "top_p": 0.9, "temperature": 1.0, "repetition_penalty": 1.5,
                                          "length_penalty": 1.0}
+    elif m.adapter == "glm4v":  # GLM4v's gen_kwargs: max_length (the prompt included), greedy; no max_new_tokens
+        assert m.generation.kwargs() == {"max_length": 2048, "do_sample": False} and m.needs_gpu
     elif m.adapter == "phi3_vision":  # Phi3Vision / Phi3_5Vision's generation_args
         assert m.generation.kwargs() == {"max_new_tokens": 2048, "temperature": 0.0, "do_sample": False}
         assert m.needs_gpu and (m.processor, m.prompt.variant) == (
@@ -162,6 +165,15 @@ def test_phi3_vision_user_turns():
     both = phi3_vision.user_content("<image 1> or <image 2>?", {}, _cpu_spec("phi-3.5-vision", "MMMU_DEV_VAL"), 2)
     assert both == ("<|image_1|>\n<|image_2|>\nQuestion: \n or \n?\n", [0, 1])  # every image shown
     assert phi3_vision.user_content("Is it?", {}, _cpu_spec("phi-3.5-vision", "MME"), 1) == ("<|image_1|>\nIs it?", [0])
+
+
+def test_glm4v_prompt():
+    from vlmrun_worker.adapters import glm4v
+
+    assert glm4v.prompt_and_index("Is it?", {}, _cpu_spec("glm-4v-9b", "MME"), 1) == ("Is it?\nShort Answer.", 0)
+    assert glm4v.prompt_and_index("What is written?", {}, _cpu_spec("glm-4v-9b", "OCRBench"), 1) == ("What is written?", 0)
+    text, first = glm4v.prompt_and_index("Which animal?", MCQ_ROW, _cpu_spec("glm-4v-9b", "MMStar"), 1)
+    assert text.endswith("Please select the correct answer from the options above. \n\nShort Answer.") and first == 0
 
 
 def _cpu_spec(model, bench):

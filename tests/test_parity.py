@@ -66,7 +66,7 @@ CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics
            "llava-next-vicuna-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
-           "chameleon-7b", "qwen-vl-chat", "phi-3-vision", "phi-3.5-vision",
+           "chameleon-7b", "qwen-vl-chat", "phi-3-vision", "phi-3.5-vision", "glm-4v-9b",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -145,6 +145,20 @@ def test_phi3_vision_inputs_are_vlmevalkits(images, work, model):
     _assert_all_identical(model, res)
     (mme0,) = [c for c in res["cases"] if c["bench"] == "MME" and c["index"] == "0"]
     assert mme0["prompt"].startswith("<s><|user|>\n<s>\n")  # BOS again after the image: each chunk is tokenized alone
+
+
+def test_glm4v_inputs_are_vlmevalkits(images, work):
+    """GLM-4V-9B's test model (its remote tokenizer's apply_chat_template with the image, generate() on what it
+    returns) under VLMEvalKit's GLM4v and vlmrun's glm4v adapter."""
+    image = images["transformers-4.48"]
+    cfg = {**_wrapper("glm-4v-9b"), "adapter": "glm4v", "spec": host.model_spec("glm-4v-9b"),
+           "overrides": _overrides("glm-4v-9b"), "model_dir": host.make_model(image, work, "glm4v", "glm4v_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    res = host.run_oracle(image, work, cfg, "glm-4v-9b")
+    _assert_all_identical("glm-4v-9b", res)
+    (mme0,) = [c for c in res["cases"] if c["bench"] == "MME" and c["index"] == "0"]
+    assert mme0["prompt"].startswith("[gMASK]<sop><|user|>\n<|begin_of_image|><|endoftext|><|end_of_image|>")
+    assert mme0["prompt"].endswith("\nShort Answer.<|assistant|>") and mme0["effective_generation"]["max_length"] == 2048
 
 
 LLAVA_NEXT = {"llava-next-mistral-7b": "llava-v1.6-mistral-7b-hf", "llava-next-vicuna-7b": "llava-v1.6-vicuna-7b-hf"}

@@ -76,6 +76,8 @@ def build(cfg: dict):
         return _build_qwen_vl_chat(cfg)
     if kind in ("Phi3Vision", "Phi3_5Vision"):
         return _build_phi3(cfg, kind)
+    if kind == "GLM4v":
+        return _build_glm4v(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -371,7 +373,7 @@ def compare(wrapper, adapter, struct, sample, name):
     b = {k: v for k, v in b.items() if k != "token_type_ids"}
     ga = {k: v for k, v in a.items() if k not in ta}
     gb = {k: v for k, v in b.items() if k not in tb}
-    tok = adapter.processor.tokenizer
+    tok = adapter.processor.tokenizer if hasattr(adapter, "processor") else adapter.tokenizer  # GLM4v: a tokenizer
     grid = tb.get("image_grid_thw")
     checks = {
         "prompt tokens": same(ta.get("input_ids"), tb.get("input_ids")),
@@ -463,6 +465,23 @@ def _build_phi3(cfg, kind):
     _cpu_loading(transformers.AutoModelForCausalLM, "eager")
     _inputs_stay_on_cpu()
     wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    _record_calls(cfg, wrapper, adapter)
+    return wrapper, adapter
+
+
+def _build_glm4v(cfg):
+    """GLM4v (vlmeval/vlm/cogvlm.py) on the test model: the model's `.to('cuda')` and the tokenizer's BatchEncoding
+    `.to('cuda')` leave both on the CPU."""
+    import transformers
+    from vlmeval.vlm import cogvlm as M
+
+    move = transformers.PreTrainedModel.to
+    transformers.PreTrainedModel.to = lambda self, *a, **kw: self if a and str(a[0]) == "cuda" else move(self, *a, **kw)
+    move_inputs = transformers.BatchEncoding.to
+    transformers.BatchEncoding.to = lambda self, device, **kw: self if str(device) == "cuda" else \
+        move_inputs(self, device, **kw)
+    wrapper = M.GLM4v(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     _record_calls(cfg, wrapper, adapter)
     return wrapper, adapter

@@ -125,7 +125,8 @@ def generation_kwargs(spec: dict) -> dict:
     wrapper for the model, which passes them explicitly; whatever is not listed comes from the checkpoint's
     generation_config, there as here)."""
     gen = dict(spec.get("generation") or {})
-    gen.setdefault("max_new_tokens", 64)
+    if "max_length" not in gen:  # a wrapper that caps the whole sequence instead (GLM4v) passes only that
+        gen.setdefault("max_new_tokens", 64)
     return gen
 
 
