@@ -42,6 +42,24 @@ def test_inspect_unknown_row_is_one_line(tmp_path, docker_client):
     assert "no row with index 'nope' in MME-mini" in proc.stdout and "Traceback" not in proc.stdout
 
 
+def test_inspect_shows_the_remote_code_test_models(tmp_path, docker_client):
+    """Qwen-VL-Chat's chat() query (its image file named), Phi-3-Vision's negative image ids shown as runs, GLM-4V's
+    max_length-only generation."""
+    def inspect(model):
+        proc = run_cli("inspect", model, "--bench", "MME-mini", "--json", "--work-dir", str(tmp_path))
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        return json.loads(proc.stdout[proc.stdout.index("{"):])
+
+    qwen = inspect("tiny-qwen-vl-chat")
+    assert qwen["prompt"].startswith("Picture 1: <img>FILE</img>\n") and qwen["history"] is None
+    assert qwen["generate_kwargs"] == {"max_new_tokens": 8} and qwen["effective_generation"]["top_p"] == 0.3
+    phi = inspect("tiny-phi-3.5-vision")
+    assert phi["prompt"].startswith("<s><|user|>\n<|image_1|> x 757 <s>\n") and phi["image_tokens"] == [757]
+    assert phi["pixel_values"] == [1, 5, 3, 336, 336]  # num_crops 4: the global view and 4 crops
+    glm = inspect("tiny-glm-4v")
+    assert glm["prompt"].endswith("\nShort Answer.<|assistant|>")
+
+
 @pytest.mark.parametrize("model, prompt_end", [
     ("tiny-idefics2", "\nGive a very brief answer.<end_of_utterance>\nAssistant:"),
     ("tiny-mantis", "<end_of_utterance>\nAssistant:"),

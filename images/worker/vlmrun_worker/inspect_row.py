@@ -35,6 +35,9 @@ class Recorder:
         return torch.cat([ids, ids[:, -1:]], dim=1)
 
     def chat(self, tokenizer, pixel_values=None, question=None, generation_config=None, **kw):
+        if "query" in kw:  # Qwen-VL-Chat's chat(tokenizer, query=..., history=..., **settings) -> (response, history)
+            self.calls.append({"query": kw.pop("query"), "history": kw.pop("history", None), "kwargs": kw})
+            return "", []
         self.calls.append({"pixel_values": pixel_values, "question": question,
                            "generation_config": dict(generation_config or {}), **kw})
         return ""
@@ -74,6 +77,28 @@ def compact(prompt: str) -> str:
     return re.sub(r"(<[^<>\s]{1,40}>)\1{3,}", lambda m: f"{m.group(1)} x {len(m.group(0)) // len(m.group(1))} ", prompt)
 
 
+def decode_with_images(tok, ids) -> str:
+    """The prompt as text; a run of negative ids (Phi-3-Vision's image k is -k) as '<|image_k|> x N '."""
+    out, run = "", []
+    for group in _runs(ids.tolist()):
+        if group[0] < 0:
+            out += tok.decode(run, skip_special_tokens=False, clean_up_tokenization_spaces=False) if run else ""
+            out, run = out + f"<|image_{-group[0]}|> x {len(group)} ", []
+        else:
+            run += group
+    return out + (tok.decode(run, skip_special_tokens=False, clean_up_tokenization_spaces=False) if run else "")
+
+
+def _runs(ids: list) -> list:
+    groups = []
+    for i in ids:
+        if groups and (i < 0) == (groups[-1][0] < 0) and (i >= 0 or i == groups[-1][0]):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
 def describe(call: dict, adapter, model_dir: str, sample) -> dict:
     import torch
 
@@ -85,13 +110,17 @@ def describe(call: dict, adapter, model_dir: str, sample) -> dict:
                    generate_kwargs=call["generation_config"],
                    effective_generation=effective_generation(model_dir, call["generation_config"]))
         return out
+    if "query" in call:  # Qwen-VL-Chat's chat(): the query names each image's file (a temporary one here)
+        out.update(prompt=re.sub(r"<img>[^<]*</img>", "<img>FILE</img>", call["query"]), history=call["history"],
+                   generate_kwargs=call["kwargs"], effective_generation=effective_generation(model_dir, call["kwargs"]))
+        return out
     tensors = {k: v for k, v in call.items() if isinstance(v, torch.Tensor)}
     kwargs = {k: v for k, v in call.items() if k not in tensors}
     tok = getattr(getattr(adapter, "processor", None), "tokenizer", None) or getattr(adapter, "tokenizer", None)
     ids = tensors["input_ids"][0]
     if "attention_mask" in tensors:
         ids = ids[tensors["attention_mask"][0].bool()]
-    out["prompt"] = compact(tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
+    out["prompt"] = compact(decode_with_images(tok, ids))
     out["prompt_tokens"] = int(ids.numel())
     grid = tensors.get("image_grid_thw")
     if grid is not None:  # Qwen: each image's size after resizing, and its tokens (2x2 patches merged)
@@ -104,6 +133,8 @@ def describe(call: dict, adapter, model_dir: str, sample) -> dict:
     if vgrid is not None:  # Qwen, a video: its frames, then width and height after resizing (as image sizes are shown)
         out["video_after_preprocessing"] = [[int(g[0]) * 2, int(g[2]) * 14, int(g[1]) * 14] for g in vgrid]
         out["video_tokens"] = [int(g.prod()) // 4 for g in vgrid]
+    if bool((ids < 0).any()):  # Phi-3-Vision: image k's positions are -k
+        out["image_tokens"] = [int((ids == -k).sum()) for k in range(1, int(-ids.min()) + 1)]
     image_token = getattr(getattr(adapter, "processor", None), "image_token", None)
     if image_token is not None and "image_tokens" not in out:  # a string, or an AddedToken (Idefics2, 4.40)
         image_token = str(getattr(image_token, "content", image_token))

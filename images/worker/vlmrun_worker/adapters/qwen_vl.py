@@ -29,6 +29,16 @@ def vl_list(question: str, extra: dict, spec: dict, paths: list[str]) -> list[di
     return [{"image": paths[m[1]]} if isinstance(m, tuple) else {"text": m} for m in msg]
 
 
+def own_generation(model_dir: str):
+    """The checkpoint's generation_config (chat()'s settings), read from its folder."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(model_dir)
+    except OSError:
+        return GenerationConfig()
+
+
 def seed_of(index) -> int:
     return zlib.crc32(str(index).encode("utf-8"))
 
@@ -45,6 +55,7 @@ class Adapter:
         self.model = placed(AutoModelForCausalLM.from_pretrained(model_dir, trust_remote_code=True, **where),
                             device, where)
         self.gen = dict(spec.get("generation") or {})
+        self.own = own_generation(model_dir)
         self.folder = tempfile.mkdtemp(prefix="vlmrun-qwen-vl-")
         self._n, self._lock = 0, threading.Lock()
 
@@ -69,8 +80,7 @@ class Adapter:
         prepared = prepared if prepared is not None else self.prepare(samples)
         # QwenVLChat passes chat() no settings: the manifest's go only where they differ from the checkpoint's own
         # generation_config (a test model's few new tokens), so a real checkpoint's chat() gets none either
-        own = self.model.generation_config
-        gen = {k: v for k, v in self.gen.items() if getattr(own, k, None) != v}
+        gen = {k: v for k, v in self.gen.items() if getattr(self.own, k, None) != v}
         answers = []
         try:
             for s, (query, _) in zip(samples, prepared):
