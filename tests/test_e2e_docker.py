@@ -313,7 +313,7 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
             "tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3", "tiny-paligemma",
             "tiny-kosmos-2", "tiny-llama-vision", "tiny-mantis", "tiny-instructblip", "tiny-chameleon",
             "tiny-qwen-vl-chat", "tiny-phi-3-vision", "tiny-phi-3.5-vision",
-            "tiny-glm-4v"} <= set(tiny)
+            "tiny-glm-4v", "tiny-qwen-vl"} <= set(tiny)
     preds = {}
     for bs in (4, 1):
         work = tmp_path / f"bs{bs}"
@@ -332,7 +332,7 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
     assert versions["tiny-mantis"].startswith("4.40.") and versions["tiny-instructblip"].startswith("4.33.")
     assert versions["tiny-phi-3-vision"].startswith("4.40.") and versions["tiny-phi-3.5-vision"].startswith("4.48.")
     assert versions["tiny-glm-4v"].startswith("4.48.")
-    assert versions["tiny-qwen-vl-chat"].startswith("4.33.")  # sampling (top_p 0.3), seeded per row: same answers
+    assert versions["tiny-qwen-vl-chat"].startswith("4.33.") and versions["tiny-qwen-vl"].startswith("4.33.")  # sampling (top_p 0.3), seeded per row: same answers
     assert all(versions[m].startswith("5.") for m in ("tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3",
                                                       "tiny-paligemma", "tiny-kosmos-2", "tiny-llama-vision",
                                                       "tiny-chameleon"))

@@ -62,6 +62,7 @@ EXPECTED = {
     "glm-4v-9b": ("transformers-4.48", "glm4v", "THUDM/glm-4v-9b", "bfloat16", 64),
     "phi-3-vision": ("transformers-4.40", "phi3_vision", "microsoft/Phi-3-vision-128k-instruct", "bfloat16", 2048),
     "phi-3.5-vision": ("transformers-4.48", "phi3_vision", "microsoft/Phi-3.5-vision-instruct", "bfloat16", 2048),
+    "qwen-vl": ("transformers-4.33", "qwen_vl_base", "Qwen/Qwen-VL", "bfloat16", 512),
     "qwen-vl-chat": ("transformers-4.33", "qwen_vl", "Qwen/Qwen-VL-Chat", "bfloat16", 512),
     "qwen2-vl-2b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", "bfloat16", 2048),
     "qwen2-vl-7b": ("transformers-latest", "qwen2_vl", "Qwen/Qwen2-VL-7B-Instruct", "bfloat16", 2048),
@@ -109,6 +110,9 @@ def test_family_adapter_repo_dtype_and_generation(name):
         assert m.generation.kwargs() == {"max_new_tokens": 2048, "temperature": 0.0, "do_sample": False}
         assert m.needs_gpu and (m.processor, m.prompt.variant) == (
             ({"num_crops": 4}, "3.5") if "3.5" in name else ({}, None))
+    elif m.adapter == "qwen_vl_base":  # QwenVL's default_kwargs (pad and end set by the adapter)
+        assert m.generation.kwargs() == {"max_new_tokens": 512, "do_sample": False, "num_beams": 1, "min_new_tokens": 1,
+                                         "use_cache": True} and m.needs_gpu
     elif m.adapter == "qwen_vl":  # QwenVLChat passes chat() nothing: the checkpoint's generation_config decides
         assert m.generation.kwargs() == {"max_new_tokens": 512} and m.needs_gpu
     else:
@@ -165,6 +169,17 @@ def test_phi3_vision_user_turns():
     both = phi3_vision.user_content("<image 1> or <image 2>?", {}, _cpu_spec("phi-3.5-vision", "MMMU_DEV_VAL"), 2)
     assert both == ("<|image_1|>\n<|image_2|>\nQuestion: \n or \n?\n", [0, 1])  # every image shown
     assert phi3_vision.user_content("Is it?", {}, _cpu_spec("phi-3.5-vision", "MME"), 1) == ("<|image_1|>\nIs it?", [0])
+
+
+def test_qwen_vl_base_prompt_and_tokens():
+    from vlmrun_worker.adapters import qwen_vl_base as Q
+
+    assert Q.prompt("Is it?", {}, _cpu_spec("qwen-vl", "MME"), ["/a.png"]) == "<img>/a.png</img>Is it?"
+    assert Q.prompt("What?", {}, _cpu_spec("qwen-vl", "OCRBench"), ["/a.png"]) == "<img>/a.png</img>What? Answer:"
+    got = {b: Q.max_new_tokens(_cpu_spec("qwen-vl", b), 512) for b in ("MME", "MMStar", "OCRBench", "TextVQA_VAL",
+                                                                       "DocVQA_VAL", "ChartQA_TEST", "MMVet")}
+    assert got == {"MME": 32, "MMStar": 32, "OCRBench": 512, "TextVQA_VAL": 10, "DocVQA_VAL": 100,
+                   "ChartQA_TEST": 100, "MMVet": 512}
 
 
 def test_glm4v_prompt():

@@ -66,7 +66,7 @@ CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics
            "llava-next-vicuna-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
-           "chameleon-7b", "qwen-vl-chat", "phi-3-vision", "phi-3.5-vision", "glm-4v-9b",
+           "chameleon-7b", "qwen-vl-chat", "qwen-vl", "phi-3-vision", "phi-3.5-vision", "glm-4v-9b",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -128,6 +128,19 @@ def test_qwen_vl_chat_inputs_are_vlmevalkits(images, work):
     _assert_all_identical("qwen-vl-chat", res)
     mme = [c for c in res["cases"] if c["bench"] == "MME"]
     assert mme[0]["prompt"].startswith("Picture 1: <img>#0</img>\n") and mme[0]["chat_kwargs"] == {}
+
+
+def test_qwen_vl_base_inputs_are_vlmevalkits(images, work):
+    """The Qwen-VL-interface test model driven as the base model, under VLMEvalKit's QwenVL and vlmrun's
+    qwen_vl_base adapter, both running it greedily."""
+    image = images["transformers-4.33"]
+    cfg = {**_wrapper("qwen-vl"), "adapter": "qwen_vl_base", "spec": host.model_spec("qwen-vl"),
+           "overrides": _overrides("qwen-vl"), "model_dir": host.make_model(image, work, "qwen_vl", "qwen_vl_tiny"),
+           "benches": list(BENCHES), "bench_types": BENCHES}
+    res = host.run_oracle(image, work, cfg, "qwen-vl")
+    _assert_all_identical("qwen-vl", res)
+    kw = {c["bench"]: c["generate_kwargs"]["max_new_tokens"] for c in res["cases"]}
+    assert kw["MME"] == 32 and kw["OCRBench"] == 512 and kw["TextVQA_VAL"] == 10
 
 
 PHI3 = {"phi-3-vision": "transformers-4.40", "phi-3.5-vision": "transformers-4.48"}

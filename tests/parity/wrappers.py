@@ -74,6 +74,8 @@ def build(cfg: dict):
         return _build_moved_to_cuda(cfg, "ChameleonForConditionalGeneration", "vlmeval.vlm.chameleon")
     if kind == "QwenVLChat":
         return _build_qwen_vl_chat(cfg)
+    if kind == "QwenVL":
+        return _build_qwen_vl_base(cfg)
     if kind in ("Phi3Vision", "Phi3_5Vision"):
         return _build_phi3(cfg, kind)
     if kind == "GLM4v":
@@ -348,6 +350,8 @@ def compare(wrapper, adapter, struct, sample, name):
 
     if isinstance(getattr(wrapper.model, "chat", None), _ChatSpy):
         return _compare_qwen_chat(wrapper, adapter, struct, sample, name)
+    if isinstance(getattr(wrapper.model, "generate", None), _GenerateSpy):
+        return _compare_qwen_base(wrapper, adapter, struct, sample, name)
     if hasattr(wrapper, "original_dir"):
         return importlib.import_module("llava_original").compare(wrapper, adapter, struct, sample, name)
     if isinstance(adapter, _ApiRequest):
@@ -534,3 +538,70 @@ def _compare_qwen_chat(wrapper, adapter, struct, sample, name):
             "effective_generation": _effective(adapter.model_dir, b["kwargs"]), "answer": ours,
             "differs": {k: v for k, v in {"query": [numbered(a), numbered(b)], "kwargs": [a["kwargs"], b["kwargs"]],
                                           "answer": [theirs, ours]}.items() if v[0] != v[1]}}
+
+
+class _GenerateSpy:
+    """Qwen-VL's model.generate, recorded: the arguments, the prompt tokens with each image's span blanked (its path,
+    where the image file lies, differs between the two sides, and so does where its padding starts), and the pixels of the files the
+    paths name; then the real generate() runs."""
+
+    def __init__(self, generate, start_id):
+        self.generate, self.start, self.calls = generate, start_id, []
+
+    def __call__(self, input_ids=None, attention_mask=None, **kw):
+        import numpy as np
+        from PIL import Image
+
+        ids, paths = input_ids.clone(), []
+        for b, a in (input_ids == self.start).nonzero().tolist():
+            row = input_ids[b, a + 1:].tolist()
+            inner = row[:row.index(self.start + 1)]
+            path = inner[:inner.index(self.start + 2)] if self.start + 2 in inner else inner
+            paths.append(bytes(path).decode("utf-8"))
+            ids[b, a + 1:a + 1 + len(inner)] = -1  # the path and its padding to the image's 256 positions
+        self.calls.append({"input_ids": ids, "attention_mask": attention_mask, "kwargs": dict(kw),
+                           "pixels": [np.asarray(Image.open(p).convert("RGB")) for p in paths]})
+        return self.generate(input_ids=input_ids, attention_mask=attention_mask, **kw)
+
+
+def _build_qwen_vl_base(cfg):
+    """QwenVL moves its input tensors with `.to('cuda')`: here they stay on the CPU."""
+    import torch
+    import transformers
+    from vlmeval.vlm import qwen_vl as M
+
+    move = torch.Tensor.to
+    torch.Tensor.to = lambda self, *a, **kw: self if a and str(a[0]) == "cuda" else move(self, *a, **kw)
+    _cpu_loading(transformers.AutoModelForCausalLM)
+    wrapper = M.QwenVL(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    for side in (wrapper, adapter):
+        side.model.generate = _GenerateSpy(side.model.generate, side.model.config.visual["image_start_id"])
+    return wrapper, adapter
+
+
+def _compare_qwen_base(wrapper, adapter, struct, sample, name):
+    """Both sides run the test model, greedily: the same prompt tokens but for the image files' paths, the same
+    pixels in those files, the same generate() arguments, the same answer."""
+    import numpy as np
+    from oracle import same
+
+    spies = wrapper.model.generate, adapter.model.generate
+    for spy in spies:
+        spy.calls.clear()
+    theirs = wrapper.generate(message=struct, dataset=name)
+    ours = adapter.generate([sample])[0]
+    a, b = (spy.calls[-1] for spy in spies)
+    checks = {
+        "prompt tokens": same(a["input_ids"], b["input_ids"]),
+        "attention mask": same(a["attention_mask"], b["attention_mask"]),
+        "image pixels": len(a["pixels"]) == len(b["pixels"]) and all(
+            x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a["pixels"], b["pixels"])),
+        "generate kwargs": a["kwargs"] == b["kwargs"],
+        "answer": theirs == ours,
+    }
+    ids = b["input_ids"][0]
+    return {"checks": checks, "prompt": adapter.tokenizer.decode([i for i in ids.tolist() if i >= 0]),
+            "generate_kwargs": b["kwargs"], "answer": ours,
+            "differs": {k: v for k, v in {"kwargs": [a["kwargs"], b["kwargs"]], "answer": [theirs, ours]}.items()
+                        if v[0] != v[1]}}

@@ -220,3 +220,23 @@ def one_image_each(samples, spec: dict, build, model: str) -> tuple[list[str], l
         texts.append(text)
         images.append(s.images[first])
     return texts, images
+
+
+class OneRowAdapter:
+    """For wrappers whose processor takes one text: `_inputs(sample)` builds a row's model inputs, `_decode(new)` its
+    answer from the new tokens (a (1, n) tensor); prepare and generate run them row by row."""
+    device = "cpu"
+
+    def prepare(self, samples):
+        return [self._inputs(s) for s in samples]
+
+    def generate(self, samples, prepared=None) -> list[str]:
+        import torch
+
+        answers = []
+        for inputs in (prepared if prepared is not None else self.prepare(samples)):
+            inputs = inputs.to(self.device)
+            with torch.inference_mode():
+                out = self.model.generate(**inputs, **self.gen)
+            answers.append(self._decode(out[:, inputs["input_ids"].shape[1]:]))
+        return answers

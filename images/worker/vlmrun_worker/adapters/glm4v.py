@@ -10,7 +10,7 @@ One row per call, as the wrapper does.
 """
 from __future__ import annotations
 
-from .base import generation_kwargs, placed, placement, prompt_and_image
+from .base import OneRowAdapter, generation_kwargs, placed, placement, prompt_and_image
 
 END = "<|endoftext|>"
 
@@ -22,7 +22,7 @@ def prompt_and_index(question: str, extra: dict, spec: dict, n_images: int) -> t
     return text, first
 
 
-class Adapter:
+class Adapter(OneRowAdapter):
     def __init__(self, model_dir: str, spec: dict, device: str):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -44,16 +44,5 @@ class Adapter:
         return self.tokenizer.apply_chat_template([turn], add_generation_prompt=True, tokenize=True,
                                                   return_tensors="pt", return_dict=True)
 
-    def prepare(self, samples):
-        return [self._inputs(s) for s in samples]
-
-    def generate(self, samples, prepared=None) -> list[str]:
-        import torch
-
-        answers = []
-        for inputs in (prepared if prepared is not None else self.prepare(samples)):
-            inputs = inputs.to(self.device)
-            with torch.inference_mode():
-                out = self.model.generate(**inputs, **self.gen)
-            answers.append(self.tokenizer.decode(out[0, inputs["input_ids"].shape[1]:]).split(END)[0])
-        return answers
+    def _decode(self, new) -> str:
+        return self.tokenizer.decode(new[0]).split(END)[0]

@@ -12,7 +12,7 @@ One row per call: the processor takes one text.
 """
 from __future__ import annotations
 
-from .base import dataset_message, generation_kwargs, placed, placement, prompt_and_image
+from .base import OneRowAdapter, dataset_message, generation_kwargs, placed, placement, prompt_and_image
 
 
 def user_content(question: str, extra: dict, spec: dict, n_images: int) -> tuple[str, list[int]]:
@@ -26,7 +26,7 @@ def user_content(question: str, extra: dict, spec: dict, n_images: int) -> tuple
     return f"<|image_1|>\n{text}", ([first] if first is not None else [])
 
 
-class Adapter:
+class Adapter(OneRowAdapter):
     def __init__(self, model_dir: str, spec: dict, device: str):
         from transformers import AutoModelForCausalLM, AutoProcessor
 
@@ -38,7 +38,8 @@ class Adapter:
         crops = (spec.get("processor") or {}).get("num_crops")
         self.processor = AutoProcessor.from_pretrained(model_dir, trust_remote_code=True,
                                                        **({"num_crops": int(crops)} if crops else {}))
-        self.gen = generation_kwargs(spec)
+        # and eos_token_id the tokenizer's, as the wrappers pass it
+        self.gen = {**generation_kwargs(spec), "eos_token_id": self.processor.tokenizer.eos_token_id}
 
     def _inputs(self, sample):
         content, shown = user_content(sample.question, sample.extra, self.spec, len(sample.images))
@@ -46,17 +47,5 @@ class Adapter:
                                                               add_generation_prompt=True)
         return self.processor(prompt, [sample.images[k] for k in shown], return_tensors="pt")
 
-    def prepare(self, samples):
-        return [self._inputs(s) for s in samples]
-
-    def generate(self, samples, prepared=None) -> list[str]:
-        import torch
-
-        answers = []
-        for inputs in (prepared if prepared is not None else self.prepare(samples)):
-            inputs = inputs.to(self.device)
-            with torch.inference_mode():
-                out = self.model.generate(**inputs, eos_token_id=self.processor.tokenizer.eos_token_id, **self.gen)
-            answers.append(self.processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True,
-                                                       clean_up_tokenization_spaces=False)[0])
-        return answers
+    def _decode(self, new) -> str:
+        return self.processor.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)[0]

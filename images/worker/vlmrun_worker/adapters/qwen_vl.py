@@ -29,6 +29,24 @@ def vl_list(question: str, extra: dict, spec: dict, paths: list[str]) -> list[di
     return [{"image": paths[m[1]]} if isinstance(m, tuple) else {"text": m} for m in msg]
 
 
+class ImageFiles:
+    """A private folder of the images a prompt names, PNG (lossless), one file per image shown; removed with it."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="vlmrun-qwen-vl-")
+        self._n, self._lock = 0, threading.Lock()
+
+    def write(self, image) -> str:
+        with self._lock:  # the prefetch thread and the model's thread may both write
+            self._n += 1
+            path = os.path.join(self.folder, f"{self._n}.png")
+        image.save(path, format="PNG")
+        return path
+
+    def __del__(self):
+        shutil.rmtree(getattr(self, "folder", ""), ignore_errors=True)
+
+
 def own_generation(model_dir: str):
     """The checkpoint's generation_config (chat()'s settings), read from its folder."""
     from transformers import GenerationConfig
@@ -56,21 +74,13 @@ class Adapter:
                             device, where)
         self.gen = dict(spec.get("generation") or {})
         self.own = own_generation(model_dir)
-        self.folder = tempfile.mkdtemp(prefix="vlmrun-qwen-vl-")
-        self._n, self._lock = 0, threading.Lock()
-
-    def _write(self, image) -> str:
-        with self._lock:
-            self._n += 1
-            path = os.path.join(self.folder, f"{self._n}.png")
-        image.save(path, format="PNG")
-        return path
+        self.files = ImageFiles()
 
     def prepare(self, samples):
         """(query, image files) per sample; the files are written here, in the prefetch thread."""
         out = []
         for s in samples:
-            paths = [self._write(im) for im in s.images]
+            paths = [self.files.write(im) for im in s.images]
             out.append((self.tokenizer.from_list_format(vl_list(s.question, s.extra, self.spec, paths)), paths))
         return out
 
@@ -94,6 +104,3 @@ class Adapter:
                     if os.path.exists(p):
                         os.remove(p)
         return answers
-
-    def __del__(self):
-        shutil.rmtree(getattr(self, "folder", ""), ignore_errors=True)
