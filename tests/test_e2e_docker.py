@@ -299,8 +299,8 @@ def test_mcq_and_vqa_benchmarks_run_through_both_families(first_run, project_cop
 
 
 def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
-    """Every tiny fixture (one per natively supported model class, plus our InternVL-, Qwen-VL-, Phi-3-Vision- and
-    GLM-4V-interface test models), each in its family's image, in one `vlmrun eval` call: five transformers versions side by side. Run
+    """Every tiny fixture (one per natively supported model class, plus our InternVL-, Qwen-VL-, Phi-3-Vision-,
+    GLM-4V- and MiniCPM-V-interface test models), each in its family's image, in one `vlmrun eval` call: five transformers versions side by side. Run
     at batch 4 and at batch 1, the answers are the same (greedy, or sampled with a seed per row)."""
     from vlmrun.manifest import Catalogue
     from vlmrun_worker.shards import read_records
@@ -313,7 +313,7 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
             "tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3", "tiny-paligemma",
             "tiny-kosmos-2", "tiny-llama-vision", "tiny-mantis", "tiny-instructblip", "tiny-chameleon",
             "tiny-qwen-vl-chat", "tiny-phi-3-vision", "tiny-phi-3.5-vision",
-            "tiny-glm-4v", "tiny-qwen-vl"} <= set(tiny)
+            "tiny-glm-4v", "tiny-qwen-vl", "tiny-minicpm-v"} <= set(tiny)
     preds = {}
     for bs in (4, 1):
         work = tmp_path / f"bs{bs}"
@@ -331,7 +331,7 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
     assert versions["tiny-idefics2"].startswith("4.40.") and versions["tiny-qwen2-vl"].startswith("5.")
     assert versions["tiny-mantis"].startswith("4.40.") and versions["tiny-instructblip"].startswith("4.33.")
     assert versions["tiny-phi-3-vision"].startswith("4.40.") and versions["tiny-phi-3.5-vision"].startswith("4.48.")
-    assert versions["tiny-glm-4v"].startswith("4.48.")
+    assert versions["tiny-glm-4v"].startswith("4.48.") and versions["tiny-minicpm-v"].startswith("4.40.")
     assert versions["tiny-qwen-vl-chat"].startswith("4.33.") and versions["tiny-qwen-vl"].startswith("4.33.")  # sampling (top_p 0.3), seeded per row: same answers
     assert all(versions[m].startswith("5.") for m in ("tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3",
                                                       "tiny-paligemma", "tiny-kosmos-2", "tiny-llama-vision",

@@ -34,7 +34,7 @@ def _edit(path, **changes):
 
 @pytest.mark.parametrize("changes, expected", [
     ({"adapter": "nope"}, "field 'adapter': 'nope' is not one of ['chameleon', 'glm4v', 'idefics', 'idefics2', 'instructblip', 'internvl_chat', "
-                          "'kosmos2', 'llava_hf', 'mantis', 'mllama', 'paligemma', 'phi3_vision', 'qwen2_vl', 'qwen_vl', 'qwen_vl_base', 'video_llava']"),
+                          "'kosmos2', 'llava_hf', 'mantis', 'minicpm_v', 'mllama', 'paligemma', 'phi3_vision', 'qwen2_vl', 'qwen_vl', 'qwen_vl_base', 'video_llava']"),
     ({"family": "transformers-9"}, "field 'family': 'transformers-9' is not one of"),
     ({"dtype": "int4"}, "field 'dtype': must be 'float32', 'bfloat16' or 'float16'"),
     ({"batch_size": 0}, "field 'batch_size': Input should be greater than 0"),

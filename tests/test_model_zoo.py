@@ -60,6 +60,7 @@ EXPECTED = {
     "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
     "glm-4v-9b": ("transformers-4.48", "glm4v", "THUDM/glm-4v-9b", "bfloat16", 64),
+    "minicpm-v-2.6": ("transformers-4.40", "minicpm_v", "openbmb/MiniCPM-V-2_6", "bfloat16", 2048),
     "phi-3-vision": ("transformers-4.40", "phi3_vision", "microsoft/Phi-3-vision-128k-instruct", "bfloat16", 2048),
     "phi-3.5-vision": ("transformers-4.48", "phi3_vision", "microsoft/Phi-3.5-vision-instruct", "bfloat16", 2048),
     "qwen-vl": ("transformers-4.33", "qwen_vl_base", "Qwen/Qwen-VL", "bfloat16", 512),
@@ -104,6 +105,8 @@ def test_family_adapter_repo_dtype_and_generation(name):
         assert m.generation.kwargs() == {"max_new_tokens": 256, "min_new_tokens": 1, "num_beams": 5, "do_sample": False,
                                          "top_p": 0.9, "temperature": 1.0, "repetition_penalty": 1.5,
                                          "length_penalty": 1.0}
+    elif m.adapter == "minicpm_v":  # generate_inner_transformers: sampling=False, num_beams=3, 2048 new tokens
+        assert m.generation.kwargs() == {"max_new_tokens": 2048, "do_sample": False, "num_beams": 3}
     elif m.adapter == "glm4v":  # GLM4v's gen_kwargs: max_length (the prompt included), greedy; no max_new_tokens
         assert m.generation.kwargs() == {"max_length": 2048, "do_sample": False} and m.needs_gpu
     elif m.adapter == "phi3_vision":  # Phi3Vision / Phi3_5Vision's generation_args
@@ -180,6 +183,40 @@ def test_qwen_vl_base_prompt_and_tokens():
                                                                        "DocVQA_VAL", "ChartQA_TEST", "MMVet")}
     assert got == {"MME": 32, "MMStar": 32, "OCRBench": 512, "TextVQA_VAL": 10, "DocVQA_VAL": 100,
                    "ChartQA_TEST": 100, "MMVet": 512}
+
+
+def test_minicpm_v_prompts():
+    from vlmrun_worker.adapters import minicpm_v as M
+
+    sp = lambda b: _spec("minicpm-v-2.6", b)  # noqa: E731
+    assert M.system_and_prompt("Is it?", {}, sp("MME")) == ("", "Is it?")
+    assert M.system_and_prompt("What?", {}, sp("TextVQA_VAL")) == (M.VQA_PROMPT, "What?")
+    assert M.system_and_prompt("What?", {}, sp("MMVet")) == ("Answer this question in detail.", "What?")
+    assert M.system_and_prompt("Which animal?", MCQ_ROW, sp("MMStar")) == ("", (
+        "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"
+        "\nAnswer with the option's letter from the given choices directly."))
+    assert M.system_and_prompt("Which?", {}, sp("MMStar")) == (M.WO_OPTIONS_SYSTEM, "Question: Which?\n")
+    # chain of thought: MMMU, HallusionBench, OCRBench, ChartQA
+    assert M.system_and_prompt("Which animal?", MCQ_ROW, sp("MMMU_DEV_VAL")) == ("", M.MCQ_COT + (
+        "Hint: Look at the animal.\nWhich animal?\nA. a cat\nB. a dog\n"))
+    assert M.system_and_prompt("Is it?", {}, sp("HallusionBench")) == ("", M.SHORT_COT + "Is it?")
+
+
+def test_minicpm_v_upscales_small_images_per_row_reproducibly():
+    import random
+
+    from PIL import Image
+
+    from vlmrun_worker.adapters import minicpm_v as M
+    from vlmrun_worker.run import Sample
+
+    s = Sample("7", "Which animal?", Image.new("RGB", (200, 100)), MCQ_ROW)
+    a, b = M.content(s, _spec("minicpm-v-2.6", "MMStar")), M.content(s, _spec("minicpm-v-2.6", "MMStar"))
+    assert a[0].size == b[0].size and 200 <= a[0].width <= int(200 * (1344 * 1344 / 20000) ** 0.5)
+    assert a[0].height == int(a[0].width / 200 * 100)
+    assert M.content(s, _spec("minicpm-v-2.6", "MME"))[0].size == (200, 100)  # MME: as it is
+    big = Sample("8", "Is it?", Image.new("RGB", (1400, 1400)))
+    assert M.upsized(big.image, random.Random(0)).size == (1400, 1400)
 
 
 def test_glm4v_prompt():

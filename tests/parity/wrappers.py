@@ -80,6 +80,8 @@ def build(cfg: dict):
         return _build_phi3(cfg, kind)
     if kind == "GLM4v":
         return _build_glm4v(cfg)
+    if kind == "MiniCPM_V_2_6":
+        return _build_minicpm(cfg)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -348,6 +350,8 @@ def _same_pixels(theirs, ours) -> bool:
 def compare(wrapper, adapter, struct, sample, name):
     from oracle import describe, same
 
+    if isinstance(getattr(wrapper.model, "chat", None), _MsgsSpy):
+        return _compare_minicpm(wrapper, adapter, struct, sample, name)
     if isinstance(getattr(wrapper.model, "chat", None), _ChatSpy):
         return _compare_qwen_chat(wrapper, adapter, struct, sample, name)
     if isinstance(getattr(wrapper.model, "generate", None), _GenerateSpy):
@@ -604,4 +608,61 @@ def _compare_qwen_base(wrapper, adapter, struct, sample, name):
     return {"checks": checks, "prompt": adapter.tokenizer.decode([i for i in ids.tolist() if i >= 0]),
             "generate_kwargs": b["kwargs"], "answer": ours,
             "differs": {k: v for k, v in {"kwargs": [a["kwargs"], b["kwargs"]], "answer": [theirs, ours]}.items()
+                        if v[0] != v[1]}}
+
+
+class _MsgsSpy:
+    """MiniCPM-V's model.chat, recorded: its arguments, each image of the user turn as its pixels. It answers '' (the
+    chat itself, 3 beams of up to 2048 tokens, runs in the e2e tests on the test model)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, image=None, msgs=None, tokenizer=None, **kw):
+        import numpy as np
+        from PIL import Image
+
+        items = [("image", np.asarray(c.convert("RGB"))) if isinstance(c, Image.Image) else ("text", c)
+                 for c in msgs[0]["content"]]
+        self.calls.append({"image": image, "roles": [m["role"] for m in msgs], "items": items, "kwargs": kw})
+        return ""
+
+
+def _build_minicpm(cfg):
+    """MiniCPM_V_2_6 on the test model: its `.cuda()` leaves the model on the CPU."""
+    import transformers
+    from vlmeval.vlm import minicpm_v as M
+
+    transformers.PreTrainedModel.cuda = lambda self, *a, **kw: self
+    wrapper = M.MiniCPM_V_2_6(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    adapter = _adapter(cfg)
+    for side in (wrapper, adapter):
+        side.model.chat = _MsgsSpy()
+    return wrapper, adapter
+
+
+def _compare_minicpm(wrapper, adapter, struct, sample, name):
+    """The same user turn (texts, and images pixel for pixel, upscaled alike: VLMEvalKit's `random` seeded as vlmrun
+    seeds the row) and the same chat() arguments."""
+    import random
+
+    import numpy as np
+    from vlmrun_worker.adapters.qwen_vl import seed_of
+
+    spies = wrapper.model.chat, adapter.model.chat
+    for spy in spies:
+        spy.calls.clear()
+    random.seed(seed_of(sample.index))
+    wrapper.generate(message=struct, dataset=name)
+    adapter.generate([sample])
+    a, b = (spy.calls[-1] for spy in spies)
+    texts = lambda c: [(k, v) if k == "text" else (k, v.shape) for k, v in c["items"]]  # noqa: E731
+    checks = {
+        "user turn": texts(a) == texts(b) and a["roles"] == b["roles"] == ["user"] and a["image"] is b["image"] is None,
+        "image pixels": all(np.array_equal(x, y) for (k, x), (_, y) in zip(a["items"], b["items"]) if k == "image"),
+        "chat kwargs": a["kwargs"] == b["kwargs"],
+    }
+    return {"checks": checks, "turn": [v if k == "text" else f"image {v.shape[1]}x{v.shape[0]}" for k, v in b["items"]],
+            "chat_kwargs": b["kwargs"],
+            "differs": {k: v for k, v in {"turn": [texts(a), texts(b)], "kwargs": [a["kwargs"], b["kwargs"]]}.items()
                         if v[0] != v[1]}}
