@@ -313,7 +313,8 @@ def test_five_families_side_by_side_in_one_call(first_run, tmp_path):
             "tiny-qwen2.5-vl", "tiny-llava-onevision", "tiny-idefics3", "tiny-paligemma",
             "tiny-kosmos-2", "tiny-llama-vision", "tiny-mantis", "tiny-instructblip", "tiny-chameleon",
             "tiny-qwen-vl-chat", "tiny-phi-3-vision", "tiny-phi-3.5-vision",
-            "tiny-glm-4v", "tiny-qwen-vl", "tiny-minicpm-v"} <= set(tiny)
+            "tiny-glm-4v", "tiny-qwen-vl", "tiny-minicpm-v",
+            "tiny-minicpm-llama3-v"} <= set(tiny)
     preds = {}
     for bs in (4, 1):
         work = tmp_path / f"bs{bs}"

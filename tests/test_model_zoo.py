@@ -60,6 +60,7 @@ EXPECTED = {
     "kosmos-2": ("transformers-latest", "kosmos2", "microsoft/kosmos-2-patch14-224", "float16", 512),
     "video-llava-7b": ("transformers-latest", "video_llava", "LanguageBind/Video-LLaVA-7B-hf", "float16", 1024),
     "glm-4v-9b": ("transformers-4.48", "glm4v", "THUDM/glm-4v-9b", "bfloat16", 64),
+    "minicpm-llama3-v2.5": ("transformers-4.40", "minicpm_v", "openbmb/MiniCPM-Llama3-V-2_5", "float16", 1024),
     "minicpm-v-2.6": ("transformers-4.40", "minicpm_v", "openbmb/MiniCPM-V-2_6", "bfloat16", 2048),
     "phi-3-vision": ("transformers-4.40", "phi3_vision", "microsoft/Phi-3-vision-128k-instruct", "bfloat16", 2048),
     "phi-3.5-vision": ("transformers-4.48", "phi3_vision", "microsoft/Phi-3.5-vision-instruct", "bfloat16", 2048),
@@ -105,8 +106,9 @@ def test_family_adapter_repo_dtype_and_generation(name):
         assert m.generation.kwargs() == {"max_new_tokens": 256, "min_new_tokens": 1, "num_beams": 5, "do_sample": False,
                                          "top_p": 0.9, "temperature": 1.0, "repetition_penalty": 1.5,
                                          "length_penalty": 1.0}
-    elif m.adapter == "minicpm_v":  # generate_inner_transformers: sampling=False, num_beams=3, 2048 new tokens
-        assert m.generation.kwargs() == {"max_new_tokens": 2048, "do_sample": False, "num_beams": 3}
+    elif m.adapter == "minicpm_v":  # sampling=False, num_beams=3; 2.6: 2048 new tokens, 2.5: 200 / 3 / 1024 by type
+        assert m.generation.kwargs() == {"max_new_tokens": 2048 if "2.6" in name else 1024, "do_sample": False,
+                                         "num_beams": 3}
     elif m.adapter == "glm4v":  # GLM4v's gen_kwargs: max_length (the prompt included), greedy; no max_new_tokens
         assert m.generation.kwargs() == {"max_length": 2048, "do_sample": False} and m.needs_gpu
     elif m.adapter == "phi3_vision":  # Phi3Vision / Phi3_5Vision's generation_args
@@ -217,6 +219,19 @@ def test_minicpm_v_upscales_small_images_per_row_reproducibly():
     assert M.content(s, _spec("minicpm-v-2.6", "MME"))[0].size == (200, 100)  # MME: as it is
     big = Sample("8", "Is it?", Image.new("RGB", (1400, 1400)))
     assert M.upsized(big.image, random.Random(0)).size == (1400, 1400)
+
+
+def test_minicpm_llama3_v_prompts():
+    from vlmrun_worker.adapters import minicpm_v as M
+
+    sp = lambda b: _cpu_spec("minicpm-llama3-v2.5", b)  # noqa: E731
+    assert M.system_and_prompt_v25("Is it?", {}, sp("MME")) is None  # Y/N: the benchmark's own prompt
+    assert M.system_and_prompt_v25("Is it?", {}, sp("HallusionBench")) == ("", "Is it? Yes or No?")
+    assert M.system_and_prompt_v25("Which animal?", MCQ_ROW, sp("MMStar")) == (M.V25_OPTIONS_SYSTEM, (
+        "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"))
+    assert M.system_and_prompt_v25("Which?", {}, sp("MMMU_DEV_VAL")) == ("", M.WO_OPTIONS_SYSTEM + "\nQuestion: Which?\n")
+    assert M.system_and_prompt_v25("What?", {}, sp("OCRBench")) == (M.VQA_PROMPT, "What?")
+    assert [M.v25_new_tokens(sp(b)) for b in ("MME", "MMStar", "TextVQA_VAL")] == [3, 200, 1024]
 
 
 def test_glm4v_prompt():

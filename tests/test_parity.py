@@ -66,7 +66,7 @@ CHECKED = {*QWEN, "internvl2-2b", "idefics-9b-instruct", "idefics2-8b", "idefics
            "llava-next-vicuna-7b",
            "llava-1.5-7b", "llava-onevision-0.5b", "paligemma-3b-mix-448", "kosmos-2",
            "llama-3.2-11b-vision", "llama-3.2-90b-vision", "mantis-8b-idefics2",
-           "chameleon-7b", "qwen-vl-chat", "qwen-vl", "minicpm-v-2.6", "phi-3-vision", "phi-3.5-vision", "glm-4v-9b",
+           "chameleon-7b", "qwen-vl-chat", "qwen-vl", "minicpm-v-2.6", "minicpm-llama3-v2.5", "phi-3-vision", "phi-3.5-vision", "glm-4v-9b",
            "video-llava-7b"}  # video-llava-7b: test_video_decoding_frames_and_messages_are_vlmevalkits
 
 
@@ -143,21 +143,33 @@ def test_qwen_vl_base_inputs_are_vlmevalkits(images, work):
     assert kw["MME"] == 32 and kw["OCRBench"] == 512 and kw["TextVQA_VAL"] == 10
 
 
-def test_minicpm_v_inputs_are_vlmevalkits(images, work):
-    """MiniCPM-V 2.6's test model under VLMEvalKit's MiniCPM_V_2_6 (its own prompts, the upscaled images) and vlmrun's
-    minicpm_v adapter: the chat() call each makes."""
+MINICPM = {"minicpm-v-2.6": "MiniCPM_V_2_6", "minicpm-llama3-v2.5": "MiniCPM_Llama3_V"}
+
+
+@pytest.mark.parametrize("model", sorted(MINICPM))
+def test_minicpm_v_inputs_are_vlmevalkits(images, work, model):
+    """MiniCPM-V's test model under VLMEvalKit's MiniCPM_V_2_6 / MiniCPM_Llama3_V (their own prompts, 2.6's upscaled
+    images) and vlmrun's minicpm_v adapter: the chat() call each makes."""
     image = images["transformers-4.40"]
-    cfg = {**_wrapper("minicpm-v-2.6"), "adapter": "minicpm_v", "spec": host.model_spec("minicpm-v-2.6"),
-           "overrides": _overrides("minicpm-v-2.6"),
+    cfg = {**_wrapper(model), "adapter": "minicpm_v", "spec": host.model_spec(model), "overrides": _overrides(model),
            "model_dir": host.make_model(image, work, "minicpm_v", "minicpm_v_tiny"),
            "benches": list(BENCHES), "bench_types": BENCHES}
-    res = host.run_oracle(image, work, cfg, "minicpm-v-2.6")
-    _assert_all_identical("minicpm-v-2.6", res)
+    assert cfg["wrapper"] == MINICPM[model]
+    res = host.run_oracle(image, work, cfg, model)
+    _assert_all_identical(model, res)
     turns = {c["bench"]: c["turn"] for c in res["cases"]}
-    assert turns["OCRBench"][-1].startswith("Read the following question carefully, solve it step by step")
-    assert turns["TextVQA_VAL"][0] == "Answer the question using a single word or phrase."
-    kw = res["cases"][0]["chat_kwargs"]
-    assert (kw["num_beams"], kw["sampling"], kw["max_new_tokens"], kw["use_image_id"]) == (3, False, 2048, True)
+    kw = {c["bench"]: c["chat_kwargs"] for c in res["cases"]}
+    if model == "minicpm-v-2.6":
+        assert turns["OCRBench"][-1].startswith("Read the following question carefully, solve it step by step")
+        assert turns["TextVQA_VAL"][0] == "Answer the question using a single word or phrase."
+        assert (kw["MME"]["num_beams"], kw["MME"]["sampling"], kw["MME"]["max_new_tokens"],
+                kw["MME"]["use_image_id"]) == (3, False, 2048, True)
+    else:
+        # HallusionBench: its own suffix; MME (Y/N, not custom): the benchmark's own prompt, the question as it is
+        assert turns["HallusionBench"][-1].endswith(" Yes or No?") and not turns["MME"][-1].endswith(" Yes or No?")
+        assert {b: kw[b]["max_new_tokens"] for b in ("MME", "MMStar", "OCRBench")} == {"MME": 3, "MMStar": 200,
+                                                                                     "OCRBench": 1024}
+        assert "use_image_id" not in kw["MME"]
 
 
 PHI3 = {"phi-3-vision": "transformers-4.40", "phi-3.5-vision": "transformers-4.48"}

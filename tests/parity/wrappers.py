@@ -80,8 +80,8 @@ def build(cfg: dict):
         return _build_phi3(cfg, kind)
     if kind == "GLM4v":
         return _build_glm4v(cfg)
-    if kind == "MiniCPM_V_2_6":
-        return _build_minicpm(cfg)
+    if kind in ("MiniCPM_V_2_6", "MiniCPM_Llama3_V"):
+        return _build_minicpm(cfg, kind)
     if kind == "LLaVA":  # haotian-liu's original llava package against the llava-hf conversion
         return importlib.import_module("llava_original").build(cfg)
     if kind == "GPT4V":  # an API model: the request VLMEvalKit's OpenAIWrapper would send
@@ -628,13 +628,13 @@ class _MsgsSpy:
         return ""
 
 
-def _build_minicpm(cfg):
-    """MiniCPM_V_2_6 on the test model: its `.cuda()` leaves the model on the CPU."""
+def _build_minicpm(cfg, kind):
+    """MiniCPM_V_2_6 / MiniCPM_Llama3_V on the test model: its `.cuda()` leaves the model on the CPU."""
     import transformers
     from vlmeval.vlm import minicpm_v as M
 
     transformers.PreTrainedModel.cuda = lambda self, *a, **kw: self
-    wrapper = M.MiniCPM_V_2_6(model_path=cfg["model_dir"], **cfg["wrapper_args"])
+    wrapper = getattr(M, kind)(model_path=cfg["model_dir"], **cfg["wrapper_args"])
     adapter = _adapter(cfg)
     for side in (wrapper, adapter):
         side.model.chat = _MsgsSpy()
