@@ -505,11 +505,12 @@ def models_pull(models: List[str] = typer.Argument(..., help="model names"),
 @models_app.command("list")
 def models_list(as_json: bool = JSON_OPT):
     """Models in the catalogue, grouped by family, with what each needs: weights' memory (from the parameter
-    count and dtype), GPUs of 80 GB (weights + 20 %), remote code."""
+    count and dtype), GPUs of 80 GB (weights + 20 %), remote code, whether it runs on a CPU (the cpu flavour)."""
     from .zoo import rows
 
     table = rows(_catalogue())
-    cols = ("family", "name", "adapter", "source", "revision", "params_b", "weights_gib", "gpus_80gb", "remote_code", "batch")
+    cols = ("family", "name", "adapter", "source", "revision", "params_b", "weights_gib", "gpus_80gb", "remote_code", "cpu",
+            "batch")
     _print_table("models", cols, [tuple((r[c] if as_json else _cell(c, r[c])) for c in cols) for r in table], as_json)
 
 
@@ -518,7 +519,7 @@ def _cell(col: str, value):
         return "?" if col in ("params_b", "weights_gib", "gpus_80gb") else ""
     if col == "revision":
         return value[:12]
-    if col == "remote_code":
+    if col in ("remote_code", "cpu"):
         return "yes" if value else "no"
     return value
 

@@ -37,7 +37,7 @@ def rows(cat: Catalogue) -> list[dict]:
             "revision": m.source.revision or "",
             "params_b": m.params_b, "weights_gib": round(w, 1) if w else None,
             "gpus_80gb": gpus_needed(m) if not m.is_api else 0,
-            "remote_code": m.source.trust_remote_code, "batch": m.batch_size,
+            "remote_code": m.source.trust_remote_code, "cpu": not m.needs_gpu, "batch": m.batch_size,
         })
     return out
 

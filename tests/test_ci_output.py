@@ -41,7 +41,7 @@ def test_lists_as_json():
     demo = next(m for m in models if m["name"] == "demo-qwen2-vl")
     assert demo == {"name": "demo-qwen2-vl", "family": "transformers-latest", "adapter": "qwen2_vl",
                     "source": "tiny:qwen2_vl_demo (test model)", "revision": "", "params_b": None,
-                    "weights_gib": None, "gpus_80gb": None, "remote_code": False, "batch": 4}
+                    "weights_gib": None, "gpus_80gb": None, "remote_code": False, "cpu": True, "batch": 4}
     full = next(m for m in models if m["name"] == "idefics-80b-instruct")
     assert len(full["revision"]) == 40  # whole, not cut to fit a terminal
     benches = json.loads(run_cli("bench", "list", "--json").stdout)

@@ -16,6 +16,7 @@ def test_models_list_groups_by_family_and_shows_needs():
     by = {r["name"]: r for r in rows}
     assert by["idefics-80b-instruct"]["gpus_80gb"] == 3 and by["idefics-80b-instruct"]["weights_gib"] == 149.0
     assert by["internvl2-2b"]["remote_code"] is True and by["qwen2-vl-2b"]["remote_code"] is False
+    assert by["qwen-vl-chat"]["cpu"] is False and by["tiny-qwen-vl-chat"]["cpu"] is True  # torchvision: GPUs only
     assert by["gpt-4o"]["gpus_80gb"] == 0 and by["gpt-4o"]["source"].startswith("api:https://api.openai.com")
 
 
