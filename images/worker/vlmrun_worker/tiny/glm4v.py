@@ -4,8 +4,9 @@ whose apply_chat_template takes the image, and the generation_config's three end
 <|user|>, <|observation|>). Its images are 112px (the real one: 1120)."""
 import importlib
 import json
-import shutil
 from pathlib import Path
+
+from ._remote import copy_remote
 
 REMOTE = Path(__file__).parent / "glm4v_remote"
 
@@ -15,8 +16,7 @@ def make(out_dir):
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
     out_dir = Path(out_dir)
-    for f in REMOTE.glob("*.py"):
-        shutil.copy(f, out_dir / f.name)
+    copy_remote(REMOTE, out_dir)
     tok_cls = get_class_from_dynamic_module("tokenization_chatglm.ChatGLM4Tokenizer", str(out_dir))
     importlib.import_module(tok_cls.__module__).write_vocab(out_dir / "tokenizer.model")
     (out_dir / "tokenizer_config.json").write_text(json.dumps({

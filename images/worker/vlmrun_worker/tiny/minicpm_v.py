@@ -1,8 +1,8 @@
 """Tiny MiniCPM-V-interface TEST MODEL (remote code of our own; see minicpm_v_remote/): config.json with auto_map,
 a byte-level tokenizer with MiniCPM-V 2.6's special tokens (Qwen2's chatml ones, '<image>', '<unk>' ...)."""
-import shutil
 from pathlib import Path
 
+from ._remote import copy_remote
 from ._tokenizer import byte_level_tokenizer
 
 REMOTE = Path(__file__).parent / "minicpm_v_remote"
@@ -15,8 +15,7 @@ def make(out_dir):
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
     out_dir = Path(out_dir)
-    for f in REMOTE.glob("*.py"):
-        shutil.copy(f, out_dir / f.name)
+    copy_remote(REMOTE, out_dir)
     tok = byte_level_tokenizer(SPECIAL, unk_token="<unk>", eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.save_pretrained(out_dir)
     auto_map = {"AutoConfig": "configuration_minicpm.MiniCPMVConfig", "AutoModel": "modeling_minicpmv.MiniCPMV"}

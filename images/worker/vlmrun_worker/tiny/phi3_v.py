@@ -3,9 +3,9 @@ microsoft/Phi-3-vision-128k-instruct's folder -- config.json and preprocessor_co
 processor and image processor are remote code too), num_crops 16, a Llama fast tokenizer that adds BOS, and the
 chat template '<|user|>\\n...<|end|>\\n<|assistant|>\\n'."""
 import json
-import shutil
 from pathlib import Path
 
+from ._remote import copy_remote
 from ._tokenizer import byte_level_tokenizer
 
 REMOTE = Path(__file__).parent / "phi3_v_remote"
@@ -23,8 +23,7 @@ def make(out_dir, num_crops=16):
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
     out_dir = Path(out_dir)
-    for f in REMOTE.glob("*.py"):
-        shutil.copy(f, out_dir / f.name)
+    copy_remote(REMOTE, out_dir)
     tok = byte_level_tokenizer(SPECIAL, chat_template=CHAT_TEMPLATE, cls=LlamaTokenizerFast, unk_token="<unk>",
                                bos_token="<s>", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     tok.save_pretrained(out_dir)

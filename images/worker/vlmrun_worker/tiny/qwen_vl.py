@@ -3,8 +3,9 @@ folder -- config.json and tokenizer_config.json with auto_map, qwen.tiktoken, an
 generation_config.json's settings (chatml, sampling with top_p 0.3, top_k 0, 512 new tokens), with this
 vocabulary's ids."""
 import json
-import shutil
 from pathlib import Path
+
+from ._remote import copy_remote
 
 REMOTE = Path(__file__).parent / "qwen_vl_remote"
 
@@ -14,8 +15,7 @@ def make(out_dir):
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
     out_dir = Path(out_dir)
-    for f in REMOTE.glob("*.py"):
-        shutil.copy(f, out_dir / f.name)
+    copy_remote(REMOTE, out_dir)
     tokenization = get_class_from_dynamic_module("tokenization_qwen.QWenTokenizer", str(out_dir))
     import importlib
 

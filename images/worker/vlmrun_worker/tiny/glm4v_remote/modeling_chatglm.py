@@ -2,9 +2,10 @@
 # placeholder between '<|begin_of_image|>' and '<|end_of_image|>' takes the image's pooled feature.
 import torch
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers import PreTrainedModel
 
 from .configuration_chatglm import ChatGLMConfig
+from .tiny_decoder import init_weights, tiny_llama
 
 
 class ChatGLMForConditionalGeneration(PreTrainedModel):
@@ -13,18 +14,12 @@ class ChatGLMForConditionalGeneration(PreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        self.lm = LlamaForCausalLM(LlamaConfig(
-            vocab_size=config.vocab_size, hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
-            num_hidden_layers=config.num_hidden_layers, num_attention_heads=config.num_attention_heads,
-            num_key_value_heads=config.num_key_value_heads, max_position_embeddings=config.max_position_embeddings))
+        self.lm = tiny_llama(config)
         self.patch = nn.Conv2d(3, 32, kernel_size=14, stride=14)
         self.proj = nn.Linear(32, config.hidden_size)
 
     def _init_weights(self, module):
-        if isinstance(module, (nn.Linear, nn.Conv2d, nn.Embedding)):
-            module.weight.data.normal_(0.0, 0.02)
-            if getattr(module, "bias", None) is not None:
-                module.bias.data.zero_()
+        init_weights(module)
 
     @torch.no_grad()
     def generate(self, input_ids=None, attention_mask=None, position_ids=None, images=None, **kwargs):

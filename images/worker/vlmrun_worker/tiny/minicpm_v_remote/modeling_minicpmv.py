@@ -5,9 +5,10 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers import PreTrainedModel
 
 from .configuration_minicpm import MiniCPMVConfig
+from .tiny_decoder import init_weights, tiny_llama
 
 
 class MiniCPMV(PreTrainedModel):
@@ -16,19 +17,13 @@ class MiniCPMV(PreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        self.llm = LlamaForCausalLM(LlamaConfig(
-            vocab_size=config.vocab_size, hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
-            num_hidden_layers=config.num_hidden_layers, num_attention_heads=config.num_attention_heads,
-            num_key_value_heads=config.num_key_value_heads, max_position_embeddings=config.max_position_embeddings))
+        self.llm = tiny_llama(config)
         self.patch = nn.Conv2d(3, 32, kernel_size=14, stride=14)
         self.proj = nn.Linear(32, config.hidden_size)
         self.terminators = ["<|im_end|>", "<|endoftext|>"]
 
     def _init_weights(self, module):
-        if isinstance(module, (nn.Linear, nn.Conv2d, nn.Embedding)):
-            module.weight.data.normal_(0.0, 0.02)
-            if getattr(module, "bias", None) is not None:
-                module.bias.data.zero_()
+        init_weights(module)
 
     def _features(self, image):
         size = self.config.image_size

@@ -2,9 +2,10 @@
 # each run of -k ids in the prompt takes image k's features (its crops, patch-embedded, cycled to its length).
 import torch
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers import PreTrainedModel
 
 from .configuration_phi3_v import Phi3VConfig
+from .tiny_decoder import init_weights, tiny_llama
 
 
 class Phi3VForCausalLM(PreTrainedModel):
@@ -14,19 +15,12 @@ class Phi3VForCausalLM(PreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        self.lm = LlamaForCausalLM(LlamaConfig(
-            vocab_size=config.vocab_size, hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
-            num_hidden_layers=config.num_hidden_layers, num_attention_heads=config.num_attention_heads,
-            num_key_value_heads=config.num_key_value_heads, max_position_embeddings=config.max_position_embeddings,
-            attn_implementation=config._attn_implementation))
+        self.lm = tiny_llama(config, attn_implementation=config._attn_implementation)
         self.patch = nn.Conv2d(3, 32, kernel_size=48, stride=48)
         self.proj = nn.Linear(32, config.hidden_size)
 
     def _init_weights(self, module):
-        if isinstance(module, (nn.Linear, nn.Conv2d, nn.Embedding)):
-            module.weight.data.normal_(0.0, 0.02)
-            if getattr(module, "bias", None) is not None:
-                module.bias.data.zero_()
+        init_weights(module)
 
     def _embeds(self, input_ids, pixel_values, image_sizes):
         embeds = self.lm.get_input_embeddings()(input_ids.clamp(min=0))

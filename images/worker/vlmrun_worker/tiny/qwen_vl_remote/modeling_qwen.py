@@ -7,9 +7,10 @@ import torch
 from einops import rearrange
 from PIL import Image
 from torch import nn
-from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers import GenerationConfig, PreTrainedModel
 
 from .configuration_qwen import QWenConfig
+from .tiny_decoder import init_weights, tiny_llama
 
 IMAGE_SIZE = 448
 MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -43,10 +44,7 @@ class QWenLMHeadModel(PreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        self.lm = LlamaForCausalLM(LlamaConfig(
-            vocab_size=config.vocab_size, hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
-            num_hidden_layers=config.num_hidden_layers, num_attention_heads=config.num_attention_heads,
-            num_key_value_heads=config.num_key_value_heads, max_position_embeddings=config.max_position_embeddings))
+        self.lm = tiny_llama(config)
         self.visual = VisionTransformer(32, config.hidden_size)
         if not (config.bf16 or config.fp16 or config.fp32):  # Qwen-VL picks its precision itself
             config.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -55,10 +53,7 @@ class QWenLMHeadModel(PreTrainedModel):
             self.bfloat16()
 
     def _init_weights(self, module):
-        if isinstance(module, (nn.Linear, nn.Conv2d, nn.Embedding)):
-            module.weight.data.normal_(0.0, 0.02)
-            if getattr(module, "bias", None) is not None:
-                module.bias.data.zero_()
+        init_weights(module)
 
     def _embeds(self, input_ids):
         embeds = self.lm.get_input_embeddings()(input_ids)
