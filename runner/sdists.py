@@ -74,7 +74,8 @@ def build_sdists(entries: list[str], log: Log) -> Path:
     """Make sure a wheel built from each listed sdist is in built_dir(); return that folder."""
     out = built_dir()
     out.mkdir(parents=True, exist_ok=True)
-    todo = [parse(e) for e in entries if _wheel_for(*parse(e)[:2]) is None]
+    todo = [(name, version, digest) for name, version, digest in map(parse, entries)
+            if _wheel_for(name, version) is None]
     if not todo:
         return out
     venv = _build_venv(log)

@@ -8,6 +8,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MME = ROOT.parent / "shared" / "data" / "mme"
+
+
+def cpu_catalogue():
+    """The catalogue with every model plannable on the CPU: a job's settings do not depend on the flavour, and the
+    tests run here (a GPU-only model, e.g. Qwen-VL-Chat, is planned as it would be on a GPU)."""
+    from vlmrun.manifest import Catalogue
+
+    cat = Catalogue()
+    for m in cat.models.values():
+        m.needs_gpu = None
+    return cat
 VLMRUN = [sys.executable, "-m", "vlmrun.cli"]
 
 

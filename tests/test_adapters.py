@@ -5,6 +5,8 @@ from PIL import Image
 from vlmrun.manifest import Catalogue
 from vlmrun_worker.adapters import internvl_chat, qwen2_vl
 
+from .conftest import cpu_catalogue
+
 
 @pytest.mark.parametrize("size, max_num, grid", [
     ((160, 120), 6, (3, 2)),    # 4:3 -> closest ratio with at most 6 tiles is 3:2
@@ -30,7 +32,7 @@ def _spec(model, bench):
     from vlmrun.container import model_settings
     from vlmrun.plan import make_plan
 
-    (job,) = make_plan(Catalogue(), [model], [bench], "/tmp/unused")
+    (job,) = make_plan(cpu_catalogue(), [model], [bench], "/tmp/unused")  # GPU-only models too
     b = Catalogue().benchmark(bench)
     return {**model_settings(job), "bench": b.name, "bench_type": b.type}
 

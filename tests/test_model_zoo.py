@@ -153,7 +153,7 @@ def test_qwen_pixel_bounds_and_prompt_style():
 
 
 def test_qwen_vl_chat_list_format_and_gpu_only():
-    spec = lambda bench: {**_cpu_spec("qwen-vl-chat", bench)}  # noqa: E731
+    spec = lambda bench: _spec("qwen-vl-chat", bench)  # noqa: E731
     assert qwen_vl.vl_list("Is it?", {}, spec("MME"), ["/tmp/1.png"]) == [{"image": "/tmp/1.png"}, {"text": "Is it?"}]
     assert qwen_vl.vl_list("Which animal?", MCQ_ROW, spec("MMStar"), ["/tmp/1.png"])[1] == {"text": (
         "Hint: Look at the animal.\nQuestion: Which animal?\nOptions:\nA. a cat\nB. a dog\n"
@@ -169,19 +169,19 @@ def test_qwen_vl_chat_list_format_and_gpu_only():
 def test_phi3_vision_user_turns():
     from vlmrun_worker.adapters import phi3_vision
 
-    one = phi3_vision.user_content("<image 1> or <image 2>?", {}, _cpu_spec("phi-3-vision", "MMMU_DEV_VAL"), 2)
+    one = phi3_vision.user_content("<image 1> or <image 2>?", {}, _spec("phi-3-vision", "MMMU_DEV_VAL"), 2)
     assert one == ("<|image_1|>\nQuestion: \n or \n?\n", [0])  # texts joined, the first image only
-    both = phi3_vision.user_content("<image 1> or <image 2>?", {}, _cpu_spec("phi-3.5-vision", "MMMU_DEV_VAL"), 2)
+    both = phi3_vision.user_content("<image 1> or <image 2>?", {}, _spec("phi-3.5-vision", "MMMU_DEV_VAL"), 2)
     assert both == ("<|image_1|>\n<|image_2|>\nQuestion: \n or \n?\n", [0, 1])  # every image shown
-    assert phi3_vision.user_content("Is it?", {}, _cpu_spec("phi-3.5-vision", "MME"), 1) == ("<|image_1|>\nIs it?", [0])
+    assert phi3_vision.user_content("Is it?", {}, _spec("phi-3.5-vision", "MME"), 1) == ("<|image_1|>\nIs it?", [0])
 
 
 def test_qwen_vl_base_prompt_and_tokens():
     from vlmrun_worker.adapters import qwen_vl_base as Q
 
-    assert Q.prompt("Is it?", {}, _cpu_spec("qwen-vl", "MME"), ["/a.png"]) == "<img>/a.png</img>Is it?"
-    assert Q.prompt("What?", {}, _cpu_spec("qwen-vl", "OCRBench"), ["/a.png"]) == "<img>/a.png</img>What? Answer:"
-    got = {b: Q.max_new_tokens(_cpu_spec("qwen-vl", b), 512) for b in ("MME", "MMStar", "OCRBench", "TextVQA_VAL",
+    assert Q.prompt("Is it?", {}, _spec("qwen-vl", "MME"), ["/a.png"]) == "<img>/a.png</img>Is it?"
+    assert Q.prompt("What?", {}, _spec("qwen-vl", "OCRBench"), ["/a.png"]) == "<img>/a.png</img>What? Answer:"
+    got = {b: Q.max_new_tokens(_spec("qwen-vl", b), 512) for b in ("MME", "MMStar", "OCRBench", "TextVQA_VAL",
                                                                        "DocVQA_VAL", "ChartQA_TEST", "MMVet")}
     assert got == {"MME": 32, "MMStar": 32, "OCRBench": 512, "TextVQA_VAL": 10, "DocVQA_VAL": 100,
                    "ChartQA_TEST": 100, "MMVet": 512}
@@ -224,7 +224,7 @@ def test_minicpm_v_upscales_small_images_per_row_reproducibly():
 def test_minicpm_llama3_v_prompts():
     from vlmrun_worker.adapters import minicpm_v as M
 
-    sp = lambda b: _cpu_spec("minicpm-llama3-v2.5", b)  # noqa: E731
+    sp = lambda b: _spec("minicpm-llama3-v2.5", b)  # noqa: E731
     assert M.system_and_prompt_v25("Is it?", {}, sp("MME")) is None  # Y/N: the benchmark's own prompt
     assert M.system_and_prompt_v25("Is it?", {}, sp("HallusionBench")) == ("", "Is it? Yes or No?")
     assert M.system_and_prompt_v25("Which animal?", MCQ_ROW, sp("MMStar")) == (M.V25_OPTIONS_SYSTEM, (
@@ -237,20 +237,10 @@ def test_minicpm_llama3_v_prompts():
 def test_glm4v_prompt():
     from vlmrun_worker.adapters import glm4v
 
-    assert glm4v.prompt_and_index("Is it?", {}, _cpu_spec("glm-4v-9b", "MME"), 1) == ("Is it?\nShort Answer.", 0)
-    assert glm4v.prompt_and_index("What is written?", {}, _cpu_spec("glm-4v-9b", "OCRBench"), 1) == ("What is written?", 0)
-    text, first = glm4v.prompt_and_index("Which animal?", MCQ_ROW, _cpu_spec("glm-4v-9b", "MMStar"), 1)
+    assert glm4v.prompt_and_index("Is it?", {}, _spec("glm-4v-9b", "MME"), 1) == ("Is it?\nShort Answer.", 0)
+    assert glm4v.prompt_and_index("What is written?", {}, _spec("glm-4v-9b", "OCRBench"), 1) == ("What is written?", 0)
+    text, first = glm4v.prompt_and_index("Which animal?", MCQ_ROW, _spec("glm-4v-9b", "MMStar"), 1)
     assert text.endswith("Please select the correct answer from the options above. \n\nShort Answer.") and first == 0
-
-
-def _cpu_spec(model, bench):
-    """_spec for a GPU-only model: its settings as a GPU job gets them (they do not depend on the flavour)."""
-    from vlmrun.container import model_settings
-
-    cat = Catalogue()
-    cat.model(model).needs_gpu = None
-    (job,) = make_plan(cat, [model], [bench], "/tmp/unused")
-    return {**model_settings(job), "bench": bench, "bench_type": cat.benchmark(bench).type}
 
 
 def test_internvl_sizes_share_the_tiling_rule():

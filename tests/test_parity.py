@@ -18,7 +18,7 @@ from vlmrun.images import ensure_image
 from vlmrun.manifest import Catalogue
 from vlmrun.plan import make_plan
 
-from .conftest import SHARED_MME
+from .conftest import SHARED_MME, cpu_catalogue
 
 sys.path.insert(0, str(Path(__file__).parent / "parity"))
 import host  # noqa: E402
@@ -43,7 +43,7 @@ def work(tmp_path_factory):
 
 def _overrides(model: str) -> dict:
     """Per benchmark, the benchmark's overrides for the model's adapter (as the worker gets them)."""
-    cat = host.cpu_catalogue()
+    cat = cpu_catalogue()
     out = {}
     for name in BENCHES:
         (job,) = make_plan(cat, [model], [name], "/tmp/unused") if name in cat.benchmarks else (None,)

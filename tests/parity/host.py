@@ -75,21 +75,10 @@ def reference_entry(model: str) -> str:
     return m.group(1)
 
 
-def cpu_catalogue():
-    """The catalogue with every model plannable on the CPU: a job's settings do not depend on the flavour, and the
-    checks run here with test models (a GPU-only model, e.g. Qwen-VL-Chat, is planned as it would be on a GPU)."""
-    from vlmrun.manifest import Catalogue
-
-    cat = Catalogue()
-    for m in cat.models.values():
-        m.needs_gpu = None
-    return cat
-
-
 def model_spec(model: str, bench: str = "MME") -> dict:
     """A model manifest's settings as the worker gets them for `bench` (references and source left out)."""
+    from tests.conftest import cpu_catalogue
     from vlmrun.container import model_settings
-    from vlmrun.manifest import Catalogue
     from vlmrun.plan import make_plan
 
     (job,) = make_plan(cpu_catalogue(), [model], [bench], "/tmp/unused")

@@ -3,7 +3,6 @@ each hands to the model for one row (see oracle.py). Only what needs a GPU is pa
 device_map/flash-attention and moves inputs to 'cuda'; here both load on the CPU with sdpa."""
 from __future__ import annotations
 
-import copy
 import importlib
 
 
@@ -321,17 +320,11 @@ def _build_internvl(cfg):
 
 
 def _effective(model_dir, kwargs):
-    """The generation settings generate() ends up with: the checkpoint's generation_config, updated."""
-    from transformers import GenerationConfig
+    """The generation settings generate() ends up with: the checkpoint's generation_config, updated (as `vlmrun
+    inspect` shows them)."""
+    from vlmrun_worker.inspect_row import effective_generation
 
-    try:
-        gc = GenerationConfig.from_pretrained(model_dir)
-    except OSError:
-        gc = GenerationConfig()
-    gc = copy.deepcopy(gc)
-    gc.update(**kwargs)
-    d = gc.to_diff_dict()
-    return {k: d[k] for k in sorted(d) if k not in ("transformers_version",)}
+    return effective_generation(model_dir, kwargs)
 
 
 def _same_pixels(theirs, ours) -> bool:
@@ -515,12 +508,12 @@ def _compare_qwen_chat(wrapper, adapter, struct, sample, name):
 
     import numpy as np
     import torch
-    from vlmrun_worker.adapters.qwen_vl import seed_of
+    from vlmrun_worker.adapters.base import row_seed
 
     spies = wrapper.model.chat, adapter.model.chat
     for spy in spies:
         spy.calls.clear()
-    torch.manual_seed(seed_of(sample.index))
+    torch.manual_seed(row_seed(sample.index))
     theirs = wrapper.generate(message=struct, dataset=name)
     ours = adapter.generate([sample])[0]
     a, b = (spy.calls[-1] for spy in spies)
@@ -647,12 +640,12 @@ def _compare_minicpm(wrapper, adapter, struct, sample, name):
     import random
 
     import numpy as np
-    from vlmrun_worker.adapters.qwen_vl import seed_of
+    from vlmrun_worker.adapters.base import row_seed
 
     spies = wrapper.model.chat, adapter.model.chat
     for spy in spies:
         spy.calls.clear()
-    random.seed(seed_of(sample.index))
+    random.seed(row_seed(sample.index))
     wrapper.generate(message=struct, dataset=name)
     adapter.generate([sample])
     a, b = (spy.calls[-1] for spy in spies)

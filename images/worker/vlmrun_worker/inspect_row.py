@@ -7,6 +7,7 @@ prefixed with '@@vlmrun-inspect '."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 
@@ -61,12 +62,9 @@ def no_weights():
 
 
 def effective_generation(model_dir: str, kwargs: dict) -> dict:
-    from transformers import GenerationConfig
+    from .adapters.base import checkpoint_generation
 
-    try:
-        gc = GenerationConfig.from_pretrained(model_dir)
-    except OSError:
-        gc = GenerationConfig()
+    gc = checkpoint_generation(model_dir)
     gc.update(**kwargs)
     d = gc.to_diff_dict()
     return {k: d[k] for k in sorted(d) if k != "transformers_version"}
@@ -79,24 +77,12 @@ def compact(prompt: str) -> str:
 
 def decode_with_images(tok, ids) -> str:
     """The prompt as text; a run of negative ids (Phi-3-Vision's image k is -k) as '<|image_k|> x N '."""
-    out, run = "", []
-    for group in _runs(ids.tolist()):
-        if group[0] < 0:
-            out += tok.decode(run, skip_special_tokens=False, clean_up_tokenization_spaces=False) if run else ""
-            out, run = out + f"<|image_{-group[0]}|> x {len(group)} ", []
-        else:
-            run += group
-    return out + (tok.decode(run, skip_special_tokens=False, clean_up_tokenization_spaces=False) if run else "")
-
-
-def _runs(ids: list) -> list:
-    groups = []
-    for i in ids:
-        if groups and (i < 0) == (groups[-1][0] < 0) and (i >= 0 or i == groups[-1][0]):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
+    out = ""
+    for key, group in itertools.groupby(ids.tolist(), key=lambda i: i if i < 0 else None):
+        group = list(group)
+        out += (tok.decode(group, skip_special_tokens=False, clean_up_tokenization_spaces=False) if key is None
+                else f"<|image_{-key}|> x {len(group)} ")
+    return out
 
 
 def describe(call: dict, adapter, model_dir: str, sample) -> dict:

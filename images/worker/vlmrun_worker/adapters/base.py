@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import zlib
 
 
 class PerThread:
@@ -57,6 +58,14 @@ IMAGE_VQA_DATASETS = {"TextVQA_VAL", "DocVQA_VAL", "DocVQA_TEST", "InfoVQA_VAL",
                       "OCRVQA_TEST", "OCRVQA_TESTCORE"}
 
 
+def question_and_options(question: str, extra: dict) -> str:
+    """'Hint: ...\n' (where the row has one), 'Question: ...\n', and 'Options:\nA. ...\n' (where it has options): the
+    multiple-choice text of VLMEvalKit's default prompt, which MiniCPM-V's prompts start with too."""
+    h, opts = hint(extra), options(extra)
+    text = (f"Hint: {h}\n" if h is not None else "") + f"Question: {question}\n"
+    return text + ("Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items()) if opts else "")
+
+
 def dataset_prompt(question: str, extra: dict, spec: dict) -> str:
     """The benchmark's own default prompt in VLMEvalKit, for models that take no custom prompt
     (vlmeval/dataset/image_mcq.py, image_yorn.py, image_vqa.py build_prompt):
@@ -64,12 +73,8 @@ def dataset_prompt(question: str, extra: dict, spec: dict) -> str:
       Y/N: the bare question.   VQA: + '\nAnswer the question using a single word or phrase.' (ImageVQADataset)."""
     kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
     if kind == "mcq":
-        h, opts = hint(extra), options(extra)
-        text = (f"Hint: {h}\n" if h is not None else "") + f"Question: {question}\n"
-        if opts:
-            text += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
-            text += "Please select the correct answer from the options above. \n"
-        return text
+        text = question_and_options(question, extra)
+        return text + ("Please select the correct answer from the options above. \n" if options(extra) else "")
     if kind == "vqa" and bench in IMAGE_VQA_DATASETS:
         return question + "\nAnswer the question using a single word or phrase."
     return question
@@ -128,6 +133,22 @@ def generation_kwargs(spec: dict) -> dict:
     if "max_length" not in gen:  # a wrapper that caps the whole sequence instead (GLM4v) passes only that
         gen.setdefault("max_new_tokens", 64)
     return gen
+
+
+def row_seed(index) -> int:
+    """A row's own random seed (crc32 of its index): what a sampling model draws for a row then depends neither on
+    the batch, the ranks nor a resume."""
+    return zlib.crc32(str(index).encode("utf-8"))
+
+
+def checkpoint_generation(model_dir: str):
+    """The checkpoint's generation_config, read from its folder (transformers' defaults where it has none)."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(model_dir)
+    except OSError:
+        return GenerationConfig()
 
 
 def transformers_version() -> tuple:
@@ -225,7 +246,6 @@ def one_image_each(samples, spec: dict, build, model: str) -> tuple[list[str], l
 class OneRowAdapter:
     """For wrappers whose processor takes one text: `_inputs(sample)` builds a row's model inputs, `_decode(new)` its
     answer from the new tokens (a (1, n) tensor); prepare and generate run them row by row."""
-    device = "cpu"
 
     def prepare(self, samples):
         return [self._inputs(s) for s in samples]

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import random
-import zlib
 
-from .base import dataset_message, generation_kwargs, hint, options, placed, placement, torch_dtype
+from .base import (dataset_message, generation_kwargs, hint, options, placed, placement, question_and_options,
+                   row_seed, torch_dtype)
 
 OPTIONS_SUFFIX = "\nAnswer with the option's letter from the given choices directly."
 WO_OPTIONS_SYSTEM = "Carefully read the following question Answer the question directly."
@@ -53,10 +53,8 @@ def system_and_prompt(question: str, extra: dict, spec: dict) -> tuple[str, str]
     system, prompt = "", ""
     if not any(b in bench for b in COT):
         if kind == "mcq":
-            prompt = (f"Hint: {h}\n" if h is not None else "") + f"Question: {question}\n"
-            if opts:
-                prompt += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items()) + OPTIONS_SUFFIX
-            else:
+            prompt = question_and_options(question, extra) + (OPTIONS_SUFFIX if opts else "")
+            if not opts:
                 system = WO_OPTIONS_SYSTEM
             if "MMMU" in bench and system:
                 prompt, system = system + "\n" + prompt, ""
@@ -77,11 +75,8 @@ def system_and_prompt_v25(question: str, extra: dict, spec: dict):
     """MiniCPM_Llama3_V.build_prompt's (system prompt, prompt); None where it takes the benchmark's own prompt."""
     kind, bench = spec.get("bench_type", "yorn"), spec.get("bench", "")
     if kind == "mcq":
-        h, opts = hint(extra), options(extra)
-        prompt = (f"Hint: {h}\n" if h is not None else "") + f"Question: {question}\n"
-        if opts:
-            prompt += "Options:\n" + "".join(f"{k}. {v}\n" for k, v in opts.items())
-        system = V25_OPTIONS_SYSTEM if opts else WO_OPTIONS_SYSTEM
+        prompt = question_and_options(question, extra)
+        system = V25_OPTIONS_SYSTEM if options(extra) else WO_OPTIONS_SYSTEM
         return ("", system + "\n" + prompt) if "MMMU" in bench else (system, prompt)
     if "HallusionBench" in bench:
         return "", question + " Yes or No?"
@@ -115,7 +110,7 @@ def content(sample, spec: dict) -> list:
             return [sample.images[m[1]] if isinstance(m, tuple) else m for m in msg]
         return ([custom[0]] if custom[0] else []) + list(sample.images) + [custom[1]]
     system, prompt = system_and_prompt(sample.question, sample.extra or {}, spec)
-    rng = random.Random(zlib.crc32(str(sample.index).encode("utf-8")))
+    rng = random.Random(row_seed(sample.index))
     up = any(b in spec.get("bench", "") for b in UPSIZE)
     images = [upsized(im, rng) if up else im for im in sample.images]
     return ([system] if system else []) + images + [prompt]

@@ -18,9 +18,8 @@ import os
 import shutil
 import tempfile
 import threading
-import zlib
 
-from .base import dataset_message
+from .base import checkpoint_generation, dataset_message, row_seed
 
 
 def vl_list(question: str, extra: dict, spec: dict, paths: list[str]) -> list[dict]:
@@ -43,22 +42,15 @@ class ImageFiles:
         image.save(path, format="PNG")
         return path
 
+    @staticmethod
+    def remove(paths) -> None:
+        """A call's files, once the model has read them."""
+        for p in paths:
+            if os.path.exists(p):
+                os.remove(p)
+
     def __del__(self):
         shutil.rmtree(getattr(self, "folder", ""), ignore_errors=True)
-
-
-def own_generation(model_dir: str):
-    """The checkpoint's generation_config (chat()'s settings), read from its folder."""
-    from transformers import GenerationConfig
-
-    try:
-        return GenerationConfig.from_pretrained(model_dir)
-    except OSError:
-        return GenerationConfig()
-
-
-def seed_of(index) -> int:
-    return zlib.crc32(str(index).encode("utf-8"))
 
 
 class Adapter:
@@ -73,7 +65,7 @@ class Adapter:
         self.model = placed(AutoModelForCausalLM.from_pretrained(model_dir, trust_remote_code=True, **where),
                             device, where)
         self.gen = dict(spec.get("generation") or {})
-        self.own = own_generation(model_dir)
+        self.own = checkpoint_generation(model_dir)
         self.files = ImageFiles()
 
     def prepare(self, samples):
@@ -94,13 +86,11 @@ class Adapter:
         answers = []
         try:
             for s, (query, _) in zip(samples, prepared):
-                torch.manual_seed(seed_of(s.index))
+                torch.manual_seed(row_seed(s.index))
                 with torch.inference_mode():
                     response, _ = self.model.chat(self.tokenizer, query=query, history=None, **gen)
                 answers.append(response)
         finally:
             for _, paths in prepared:
-                for p in paths:
-                    if os.path.exists(p):
-                        os.remove(p)
+                self.files.remove(paths)
         return answers

@@ -10,8 +10,6 @@
 """
 from __future__ import annotations
 
-import os
-
 from .base import dataset_message, placed, placement
 from .qwen_vl import ImageFiles
 
@@ -73,6 +71,4 @@ class Adapter:
             return [self.tokenizer.decode(row[ids.shape[1]:].cpu(), skip_special_tokens=True).strip() for row in out]
         finally:
             for _, paths in prepared:
-                for p in paths:
-                    if os.path.exists(p):
-                        os.remove(p)
+                self.files.remove(paths)
