@@ -2,17 +2,19 @@
 a failing rank stops the others and its exit code is the launcher's. Real processes, no torch needed."""
 import sys
 import time
+from pathlib import Path
 
 from vlmrun_worker import launch
 
 # each rank writes its environment to a file of its own (ranks printing at once can interleave their lines)
 PROBE = ("import json, os, pathlib, sys; pathlib.Path(sys.argv[1], os.environ['RANK']).write_text(json.dumps("
          "{k: os.environ.get(k) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', "
-         "'MASTER_PORT', 'OMP_NUM_THREADS')}))")
+         "'MASTER_PORT', 'OMP_NUM_THREADS', 'GLOO_SOCKET_IFNAME')}))")
 
 
 def test_each_rank_gets_torchruns_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("GLOO_SOCKET_IFNAME", raising=False)
     assert launch.main(["3", "job.json"], [sys.executable, "-c", PROBE, str(tmp_path)]) == 0
     import json
 
@@ -21,6 +23,7 @@ def test_each_rank_gets_torchruns_environment(tmp_path, monkeypatch):
         ("0", "0", "3", "3"), ("1", "1", "3", "3"), ("2", "2", "3", "3")]
     assert {e["MASTER_ADDR"] for e in envs} == {"127.0.0.1"} and len({e["MASTER_PORT"] for e in envs}) == 1
     assert {e["OMP_NUM_THREADS"] for e in envs} == {"1"}  # as torchrun sets it for several ranks
+    assert {e["GLOO_SOCKET_IFNAME"] for e in envs} == {"lo"}  # the ranks meet on the loopback, no name lookup
 
 
 def test_a_failing_rank_stops_the_others_and_gives_its_code():
@@ -41,3 +44,23 @@ def test_bad_job_file_is_bad_input_for_every_rank(tmp_path):
     job = tmp_path / "job.json"
     job.write_text("{}")
     assert launch.main(["2", str(job)]) == 2  # the worker's JobFileError: exit 2, never retried
+
+
+def test_the_worker_leaves_without_tearing_down_yet_runs_exit_handlers_and_flushes(tmp_path):
+    """`python -m vlmrun_worker ...` ends through __main__.leave (os._exit: no module teardown, ~1.2 s per process
+    with torch loaded): what was printed but not flushed still comes out, atexit handlers still run, the code
+    is the command's."""
+    import subprocess
+
+    from vlmrun_worker.__main__ import __file__ as main_file
+
+    worker = str(Path(main_file).parent.parent)
+    code = ("import atexit, pathlib, sys\n"
+            "from vlmrun_worker.__main__ import leave\n"
+            f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'atexit')!r}).write_text('ran'))\n"
+            "sys.stdout.write('unflushed line')\n"
+            "leave(3)\n"
+            "print('never')\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": worker})
+    assert p.returncode == 3 and p.stdout == "unflushed line"
+    assert (tmp_path / "atexit").read_text() == "ran"

@@ -70,6 +70,27 @@ def test_bundled_mini_rows_resolve_shared_images():
     assert rows[0].extra["category"] == "existence"
 
 
+def test_an_image_shown_again_is_decoded_once_and_each_row_gets_its_own_copy(monkeypatch):
+    from vlmrun_worker import data
+
+    rows = read_rows(str(ROOT / "data" / "MME-mini.tsv"))
+    data._RECENT.clear()
+    decoded = []
+    real = data._round_trip
+    monkeypatch.setattr(data, "_round_trip", lambda b64, fmt: decoded.append(fmt) or real(b64, fmt))
+    a, b = load_images(rows[0]), load_images(rows[1])  # the same image, each row through a .jpg file name
+    assert decoded == ["JPEG"]
+    assert a is not b and a.tobytes() == b.tobytes()
+    b.paste((0, 0, 0), (0, 0, 10, 10))  # what one row's copy goes through leaves the next row's alone
+    assert load_images(rows[1]).tobytes() == a.tobytes()
+    # the same base64 under a .png name is another round trip (JPEG re-encodes, PNG does not)
+    png = data.load_image(rows[0].image_b64, "x.png")
+    assert decoded == ["JPEG", "PNG"] and png.tobytes() != a.tobytes()
+    for r in rows[2:2 + 2 * data.RECENT_MAX:2]:  # other images push it out, the last RECENT_MAX stay
+        load_images(r)
+    assert len(data._RECENT) == data.RECENT_MAX and (rows[0].image_b64, "JPEG") not in data._RECENT
+
+
 def test_dangling_image_reference_is_an_error(tmp_path):
     p = tmp_path / "x.tsv"
     p.write_text("index\timage\tquestion\n0\t7\tq?\n")

@@ -81,6 +81,7 @@ def test_repeated_images_are_encoded_once_with_the_same_answers(model, tmp_path,
     out = json.loads((work / "out.json").read_text())
     # grouped by size, each image's rows together: batches of 4 -> [img0 x2, img1 x2], [img2 x3]
     assert out["stats"] == {"images": 7, "encoded": 3}
+    assert out["encoded_batch1"] == 3  # at batch 1 each image's later rows reuse the features of its first
     shared_rows, unshared_rows = out["pixel_rows"]
     assert shared_rows * 2 == unshared_rows  # the first batch: 2 images of 4 given to the vision tower
     assert out["shared"] == out["unshared"] == out["batch1"] == out["processes"]

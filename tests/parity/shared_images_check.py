@@ -3,7 +3,7 @@ the repeats encoded once (the default) and with every image encoded (sharing tur
 
   python shared_images_check.py CONFIG.json  ->  writes to config["out"]:
     {"batch1" | "shared" | "unshared" | "processes": {index: new token ids} ("processes": through 2 prefetch
-     processes; "same_prepared": per batch, its tensors equal the adapter's own), "stats": {"images", "encoded"} of the shared run,
+     processes; "same_prepared": per batch, its tensors equal the adapter's own), "stats": {"images", "encoded"} of the shared run, "encoded_batch1": images the batch-1 run encoded,
      "pixel_rows": [shared, unshared] of the first batch, "embeds_max_abs_diff": of the language model's inputs}"""
 import json
 import sys
@@ -13,7 +13,7 @@ from pathlib import Path
 def main(path: str) -> int:
     cfg = json.loads(Path(path).read_text())
     from vlmrun_worker.adapters import load_adapter
-    from vlmrun_worker.adapters.shared_images import ProcessOnce
+    from vlmrun_worker.adapters.shared_images import ProcessOnce, SharedImages
     from vlmrun_worker.data import group_by_length, read_rows
     from vlmrun_worker.run import Sample
 
@@ -41,11 +41,13 @@ def main(path: str) -> int:
     run("shared")
     out["stats"] = dict(adapter.shared.stats)
     shared_embeds, embeds[:] = list(embeds), []
-    ProcessOnce.ENABLED = False  # every image processed and encoded, as without sharing
+    ProcessOnce.ENABLED = SharedImages.REUSE_LAST = False  # every image processed and encoded, as without sharing
     run("unshared")
-    ProcessOnce.ENABLED = True
+    ProcessOnce.ENABLED = SharedImages.REUSE_LAST = True
     out["embeds_max_abs_diff"] = max(float((a - b).abs().max()) for a, b in zip(shared_embeds, embeds))
+    before = adapter.shared.stats["encoded"]
     out["batch1"] = {s.index: json.loads(adapter.generate([s])[0]) for s in samples}
+    out["encoded_batch1"] = adapter.shared.stats["encoded"] - before  # a row after its image's first: reused
     out["processes"], out["same_prepared"] = processes(cfg, adapter, samples, n)
     Path(cfg["out"]).write_text(json.dumps(out))
     return 0

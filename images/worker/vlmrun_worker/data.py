@@ -17,7 +17,9 @@ import ast
 import base64
 import io
 import os
+import threading
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 # VLMEvalKit stores an image once; later rows that show the same image hold the first row's index instead.
@@ -102,16 +104,37 @@ def _format_for(name: str) -> str:
     return fmt
 
 
+_RECENT: OrderedDict = OrderedDict()  # (base64 text, format) -> the image: the last few decoded
+_RECENT_LOCK = threading.Lock()  # prefetch threads load rows side by side
+RECENT_MAX = 8
+
+
 def load_image(b64: str, name: str):
     """The image as VLMEvalKit's model opens it: decoded (RGBA/P/LA made RGB), saved in the format of its
-    file name, read back, converted to RGB."""
+    file name, read back, converted to RGB. The rows of one image come one after another (group_by_length; MME's
+    two questions, MMBench's circular copies), so the last few images are kept and each row gets a copy."""
+    key = (b64, _format_for(name))
+    with _RECENT_LOCK:
+        img = _RECENT.get(key)
+        if img is not None:
+            _RECENT.move_to_end(key)
+    if img is None:
+        img = _round_trip(*key)
+        with _RECENT_LOCK:
+            _RECENT[key] = img
+            while len(_RECENT) > RECENT_MAX:
+                _RECENT.popitem(last=False)
+    return img.copy()
+
+
+def _round_trip(b64: str, fmt: str):
     from PIL import Image
 
     img = Image.open(io.BytesIO(base64.b64decode(b64)))
     if img.mode in ("RGBA", "P", "LA"):
         img = img.convert("RGB")
     buf = io.BytesIO()
-    img.save(buf, format=_format_for(name))
+    img.save(buf, format=fmt)
     buf.seek(0)
     return Image.open(buf).convert("RGB")
 

@@ -3,7 +3,8 @@
 CPU). This one does not import torch (except to count GPUs for `gpu`).
 
 Each rank gets torchrun's environment for a single node (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK,
-MASTER_ADDR=127.0.0.1, a free MASTER_PORT; OMP_NUM_THREADS=1 unless set, as torchrun does with several ranks),
+MASTER_ADDR=127.0.0.1, a free MASTER_PORT; OMP_NUM_THREADS=1 unless set, as torchrun does with several ranks;
+GLOO_SOCKET_IFNAME=lo unless set),
 the launcher's stdout and stderr, and SIGTERM/SIGINT forwarded. When a rank fails the others are stopped (SIGTERM,
 then SIGKILL after 15 s) and the launcher exits with the failing rank's code (2, bad input, stays 2; a rank killed by
 signal S: 128 + S, so an OOM kill still reads 137).
@@ -71,6 +72,9 @@ def rank_env(rank: int, world: int, port: int, gpus: list[str] | None = None) ->
            "LOCAL_WORLD_SIZE": str(world), "GROUP_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
     if world > 1:
         env.setdefault("OMP_NUM_THREADS", "1")
+        # the ranks meet on this machine's loopback: gloo (the CPU backend) otherwise first resolves the host's
+        # name, which in a container without a network costs ~0.6 s per rank and warns
+        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
     if gpus:  # a rank spread over several GPUs sees just its own (as cuda:0, cuda:1, ...)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
     return env

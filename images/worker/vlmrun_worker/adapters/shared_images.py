@@ -79,11 +79,17 @@ def as_list(prepared):
 class SharedImages:
     """Wraps a Qwen2-VL-style vision tower (`forward(pixels, grid_thw=...)`, each image's rows contiguous in its
     output) so that, for the next call after `expect(copies)`, it encodes only the distinct images and returns
-    every image's rows, in order, as if it had encoded them all. No tower (the stand-in model `vlmrun inspect`
-    loads, which records its inputs for one row): nothing is wrapped."""
+    every image's rows, in order, as if it had encoded them all. The last image of a call is kept with its
+    features: when the next call starts with the same image (equal grid and pixel rows: at batch 1 the second
+    question of an MME image; a batch's boundary inside one image's rows), its features are reused, not encoded
+    again. No tower (the stand-in model `vlmrun inspect` loads, which records its inputs for one row): nothing is
+    wrapped. `REUSE_LAST = False` turns the reuse off."""
+
+    REUSE_LAST = True
 
     def __init__(self, visual):
         self.copies = None
+        self.last = None  # (pixel rows, grid row, its rows of each output field) of the last call's last image
         self.stats = {"images": 0, "encoded": 0}  # what the vision tower was given, and what it encoded
         if visual is None:
             return
@@ -98,22 +104,52 @@ class SharedImages:
                 self.copies = None  # the images' call (a batch's videos, if any, come in a call of their own)
             else:
                 copies = None
-            if copies is None or grid_thw is None:
-                n = 0 if grid_thw is None else len(grid_thw)
-                self.stats["images"] += n
-                self.stats["encoded"] += n
+            if grid_thw is None:
                 return forward(hidden_states, grid_thw=grid_thw, **kwargs)
-            keep = firsts(copies)
-            self.stats["images"] += len(copies)
-            self.stats["encoded"] += len(keep)
-            out = forward(hidden_states, grid_thw=grid_thw[keep], **kwargs)
-            counts = grid_thw[keep].prod(-1).tolist()
-            return self._expand(out, counts, copies)
+            keep = firsts(copies) if copies is not None else list(range(len(grid_thw)))
+            grids = grid_thw[keep]
+            counts = grids.prod(-1).tolist()
+            self.stats["images"] += len(grid_thw)
+            out = self._encode(forward, hidden_states, grids, counts, kwargs)
+            return out if copies is None else self._expand(out, counts, copies)
 
         visual.forward = shared_forward
 
     def expect(self, copies):
         self.copies = copies
+
+    def _encode(self, forward, pixels, grids, counts, kwargs):
+        """The distinct images' outputs; the first from the last call's, where it is the same image."""
+        first = pixels[:counts[0]]
+        kept = (self.REUSE_LAST and self.last is not None and _same(self.last[0], first)
+                and _same(self.last[1], grids[0]))
+        if kept and len(counts) == 1:
+            out = self._from_kept(self.last[2])
+        else:
+            out = forward(pixels[counts[0]:], grid_thw=grids[1:], **kwargs) if kept else forward(pixels, grid_thw=grids,
+                                                                                                   **kwargs)
+            if kept:
+                out = _prepend(out, self.last[2])
+        self.stats["encoded"] += len(counts) - kept
+        self.last = (pixels[len(pixels) - counts[-1]:].clone(), grids[-1].clone(), self._tail(out, counts[-1]))
+        return out
+
+    def _tail(self, out, count: int) -> dict:
+        """The last image's rows of each output field (a plain tensor: the merged features)."""
+        merged = count // self.merge ** 2
+        if not hasattr(out, "pooler_output"):
+            return {"type": None, None: out[len(out) - merged:].clone()}
+        fields = {"type": type(out), "pooler_output": out.pooler_output[len(out.pooler_output) - merged:].clone()}
+        if getattr(out, "last_hidden_state", None) is not None:
+            fields["last_hidden_state"] = out.last_hidden_state[len(out.last_hidden_state) - count:].clone()
+        return fields
+
+    @staticmethod
+    def _from_kept(fields: dict):
+        kind = fields["type"]
+        if kind is None:
+            return fields[None].clone()
+        return kind(**{k: v.clone() for k, v in fields.items() if k != "type"})
 
     def _expand(self, out, counts, copies):
         merged = [c // self.merge ** 2 for c in counts]
@@ -123,6 +159,24 @@ class SharedImages:
         if getattr(out, "last_hidden_state", None) is not None:
             out.last_hidden_state = _spread(out.last_hidden_state, counts, copies)
         return out
+
+
+def _same(a, b) -> bool:
+    import torch
+
+    return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
+
+
+def _prepend(out, fields: dict):
+    """`out` with the kept image's rows before its own."""
+    import torch
+
+    if fields["type"] is None:
+        return torch.cat([fields[None], out])
+    out.pooler_output = torch.cat([fields["pooler_output"], out.pooler_output])
+    if "last_hidden_state" in fields and getattr(out, "last_hidden_state", None) is not None:
+        out.last_hidden_state = torch.cat([fields["last_hidden_state"], out.last_hidden_state])
+    return out
 
 
 def _spread(rows, sizes: list[int], copies: list[int]):
