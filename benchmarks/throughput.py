@@ -84,7 +84,8 @@ def main():
     ap.add_argument("--questions", type=Path, default=ROOT.parent / "shared" / "data" / "mme" / "questions")
     ap.add_argument("--skip-local", action="store_true", help="skip the docker-vs-local comparison")
     ap.add_argument("--full-size", action="store_true",
-                    help="measure qwen2-vl-2b-random (full Qwen2-VL-2B architecture, random weights); needs --gpus")
+                    help="measure a full-size random-weight model (--model: qwen2-vl-2b-random, Qwen2-VL-2B's "
+                         "architecture, or internvl2-2b-random, InternVL2-2B's sizes); needs --gpus")
     ap.add_argument("--gpus", default=None, help="as vlmrun eval --gpus (all | N | 0,1)")
     ap.add_argument("--backend", default="docker", choices=["docker", "local"], help="--full-size: where the jobs run")
     ap.add_argument("--model", default="qwen2-vl-2b-random", help="--full-size: the model to measure")
@@ -97,7 +98,7 @@ def main():
     if a.video:
         video(a)
         return
-    if a.full_size and not a.gpus and a.model == "qwen2-vl-2b-random":
+    if a.full_size and not a.gpus and a.model.endswith("-random"):
         sys.exit("--full-size measures a 2B model: run it on a GPU machine with --gpus all")
     with tempfile.TemporaryDirectory(prefix="vlmrun-bench-") as tmpd:
         tmp = Path(tmpd)

@@ -9,8 +9,13 @@ SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<I
 REMOTE = Path(__file__).parent / "internvl_remote"
 
 
-def make(out_dir, demo=False):
-    """demo: give it a DEMO head (see _demo.py) that answers in the benchmark's format."""
+TINY_LLM = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=8192)
+
+
+def make(out_dir, demo=False, llm_sizes=None, vision=None, dtype=None):
+    """demo: give it a DEMO head (see _demo.py) that answers in the benchmark's format. llm_sizes, vision (the
+    config's vision_* fields), dtype: another size of the same model (internvl2_2b_shape.py)."""
     import torch
 
     tok = byte_level_tokenizer(SPECIAL, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token="<|endoftext|>")
@@ -21,20 +26,21 @@ def make(out_dir, demo=False):
     # Import the remote code the way transformers will, as a package module next to the weights.
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
-    llm = dict(vocab_size=len(tok) + 8, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
-               bos_token_id=tok.bos_token_id, eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
-               pad_token_id=tok.pad_token_id)
+    llm = {"vocab_size": len(tok) + 8, **(llm_sizes or TINY_LLM), "bos_token_id": tok.bos_token_id,
+           "eos_token_id": tok.convert_tokens_to_ids("<|im_end|>"), "pad_token_id": tok.pad_token_id}
     auto_map = {"AutoConfig": "configuration_tiny_internvl.TinyInternVLChatConfig",
                 "AutoModel": "modeling_tiny_internvl.TinyInternVLChatModel"}
     config_cls = get_class_from_dynamic_module(auto_map["AutoConfig"], str(out_dir))
     model_cls = get_class_from_dynamic_module(auto_map["AutoModel"], str(out_dir))
-    cfg = config_cls(llm_config=llm, auto_map=auto_map, architectures=["TinyInternVLChatModel"])
+    cfg = config_cls(llm_config=llm, auto_map=auto_map, architectures=["TinyInternVLChatModel"], **(vision or {}))
     torch.manual_seed(0)
     model = model_cls(cfg)
     model.apply(model._init_weights)
     if demo:
         _demo_head(model, tok, llm)
+    if dtype:
+        model = model.to(getattr(torch, dtype))
+        model.config.torch_dtype = dtype
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
 

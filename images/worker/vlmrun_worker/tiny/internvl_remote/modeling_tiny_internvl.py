@@ -1,7 +1,7 @@
 # TEST MODEL CODE (vlmrun): NOT InternVL. See configuration_tiny_internvl.py.
 import torch
 from torch import nn
-from transformers import LlamaForCausalLM, PreTrainedModel
+from transformers import CLIPVisionConfig, CLIPVisionModel, LlamaForCausalLM, PreTrainedModel
 
 from .configuration_tiny_internvl import TinyInternVLChatConfig
 
@@ -13,12 +13,17 @@ IMG_CONTEXT_TOKEN = "<IMG_CONTEXT>"
 class TinyInternVLChatModel(PreTrainedModel):
     config_class = TinyInternVLChatConfig
     main_input_name = "pixel_values"
-    _no_split_modules = ["LlamaDecoderLayer"]
+    _no_split_modules = ["LlamaDecoderLayer", "CLIPEncoderLayer"]
 
     def __init__(self, config):
         super().__init__(config)
         vh, hidden = config.vision_hidden, config.llm_config.hidden_size
-        self.patch_embed = nn.Conv2d(3, vh, kernel_size=config.patch_size, stride=config.patch_size)
+        if getattr(config, "vision_layers", 0):  # InternVL's vision_model: a ViT whose CLS row is dropped
+            self.vision_model = CLIPVisionModel(CLIPVisionConfig(
+                hidden_size=vh, intermediate_size=config.vision_intermediate, num_hidden_layers=config.vision_layers,
+                num_attention_heads=config.vision_heads, image_size=config.image_size, patch_size=config.patch_size))
+        else:
+            self.patch_embed = nn.Conv2d(3, vh, kernel_size=config.patch_size, stride=config.patch_size)
         scale = int(1 / config.downsample_ratio)
         self.mlp1 = nn.Sequential(nn.LayerNorm(vh * scale * scale), nn.Linear(vh * scale * scale, hidden),
                                   nn.GELU(), nn.Linear(hidden, hidden))
@@ -42,7 +47,12 @@ class TinyInternVLChatModel(PreTrainedModel):
         return x.permute(0, 2, 1, 3).contiguous()
 
     def extract_feature(self, pixel_values):
-        x = self.patch_embed(pixel_values).permute(0, 2, 3, 1)  # n, h, w, c
+        if getattr(self.config, "vision_layers", 0):
+            x = self.vision_model(pixel_values=pixel_values).last_hidden_state[:, 1:, :]
+            side = int(x.shape[1] ** 0.5)
+            x = x.reshape(x.shape[0], side, side, x.shape[-1])
+        else:
+            x = self.patch_embed(pixel_values).permute(0, 2, 3, 1)  # n, h, w, c
         x = self.pixel_shuffle(x, self.config.downsample_ratio)
         x = x.reshape(x.shape[0], -1, x.shape[-1])
         return self.mlp1(x)
