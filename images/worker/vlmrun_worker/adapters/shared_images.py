@@ -121,8 +121,8 @@ class SharedImages:
     def _encode(self, forward, pixels, grids, counts, kwargs):
         """The distinct images' outputs; the first from the last call's, where it is the same image."""
         first = pixels[:counts[0]]
-        kept = (self.REUSE_LAST and self.last is not None and _same(self.last[0], first)
-                and _same(self.last[1], grids[0]))
+        kept = (self.REUSE_LAST and self.last is not None and self.last[2] is not None
+                and _same(self.last[0], first) and _same(self.last[1], grids[0]))
         if kept and len(counts) == 1:
             out = self._from_kept(self.last[2])
         else:
@@ -134,11 +134,14 @@ class SharedImages:
         self.last = (pixels[len(pixels) - counts[-1]:].clone(), grids[-1].clone(), self._tail(out, counts[-1]))
         return out
 
-    def _tail(self, out, count: int) -> dict:
-        """The last image's rows of each output field (a plain tensor: the merged features)."""
+    def _tail(self, out, count: int) -> dict | None:
+        """The last image's rows of each output field (a plain tensor: the merged features); None where the output
+        holds more than the two fields this knows how to cut per image (nothing is reused then)."""
         merged = count // self.merge ** 2
         if not hasattr(out, "pooler_output"):
             return {"type": None, None: out[len(out) - merged:].clone()}
+        if any(v is not None for k, v in out.items() if k not in ("pooler_output", "last_hidden_state")):
+            return None
         fields = {"type": type(out), "pooler_output": out.pooler_output[len(out.pooler_output) - merged:].clone()}
         if getattr(out, "last_hidden_state", None) is not None:
             fields["last_hidden_state"] = out.last_hidden_state[len(out.last_hidden_state) - count:].clone()
