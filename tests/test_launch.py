@@ -2,7 +2,6 @@
 a failing rank stops the others and its exit code is the launcher's. Real processes, no torch needed."""
 import sys
 import time
-from pathlib import Path
 
 from vlmrun_worker import launch
 
@@ -52,15 +51,14 @@ def test_the_worker_leaves_without_tearing_down_yet_runs_exit_handlers_and_flush
     is the command's."""
     import subprocess
 
-    from vlmrun_worker.__main__ import __file__ as main_file
+    from .conftest import ROOT
 
-    worker = str(Path(main_file).parent.parent)
     code = ("import atexit, pathlib, sys\n"
             "from vlmrun_worker.__main__ import leave\n"
             f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'atexit')!r}).write_text('ran'))\n"
             "sys.stdout.write('unflushed line')\n"
             "leave(3)\n"
             "print('never')\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": worker})
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "images" / "worker")})
     assert p.returncode == 3 and p.stdout == "unflushed line"
     assert (tmp_path / "atexit").read_text() == "ran"

@@ -4,7 +4,6 @@ allocated), and a small model with the same ViT path built and run through chat(
   python internvl_shape_check.py OUT.json  ->  {"params", "vision", "num_image_token", "llm_attention": of the
       full-size architecture; "tiles", "feature", "answer", "has_vit": of the small model on a 900x500 image}"""
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,15 +11,10 @@ from pathlib import Path
 
 def full_size() -> dict:
     import torch
-    from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
     from vlmrun_worker.tiny import internvl, internvl2_2b_shape as shape
 
-    code = Path(tempfile.mkdtemp())
-    for f in internvl.REMOTE.glob("*.py"):
-        shutil.copy(f, code / f.name)
-    config_cls = get_class_from_dynamic_module("configuration_tiny_internvl.TinyInternVLChatConfig", str(code))
-    model_cls = get_class_from_dynamic_module("modeling_tiny_internvl.TinyInternVLChatModel", str(code))
+    config_cls, model_cls = internvl.remote_classes(tempfile.mkdtemp())
     cfg = config_cls(llm_config=dict(shape.INTERNLM2_1_8B, bos_token_id=0, eos_token_id=1, pad_token_id=0),
                      **shape.INTERN_VIT_300M)
     with torch.device("meta"):

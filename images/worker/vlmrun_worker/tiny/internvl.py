@@ -9,6 +9,8 @@ SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<I
 REMOTE = Path(__file__).parent / "internvl_remote"
 
 
+AUTO_MAP = {"AutoConfig": "configuration_tiny_internvl.TinyInternVLChatConfig",
+            "AutoModel": "modeling_tiny_internvl.TinyInternVLChatModel"}
 TINY_LLM = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                 num_key_value_heads=2, max_position_embeddings=8192)
 
@@ -21,18 +23,10 @@ def make(out_dir, demo=False, llm_sizes=None, vision=None, dtype=None):
     tok = byte_level_tokenizer(SPECIAL, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token="<|endoftext|>")
     if demo:
         answer_tokens(tok)
-    for f in REMOTE.glob("*.py"):
-        shutil.copy(f, Path(out_dir) / f.name)
-    # Import the remote code the way transformers will, as a package module next to the weights.
-    from transformers.dynamic_module_utils import get_class_from_dynamic_module
-
+    config_cls, model_cls = remote_classes(out_dir)
     llm = {"vocab_size": len(tok) + 8, **(llm_sizes or TINY_LLM), "bos_token_id": tok.bos_token_id,
            "eos_token_id": tok.convert_tokens_to_ids("<|im_end|>"), "pad_token_id": tok.pad_token_id}
-    auto_map = {"AutoConfig": "configuration_tiny_internvl.TinyInternVLChatConfig",
-                "AutoModel": "modeling_tiny_internvl.TinyInternVLChatModel"}
-    config_cls = get_class_from_dynamic_module(auto_map["AutoConfig"], str(out_dir))
-    model_cls = get_class_from_dynamic_module(auto_map["AutoModel"], str(out_dir))
-    cfg = config_cls(llm_config=llm, auto_map=auto_map, architectures=["TinyInternVLChatModel"], **(vision or {}))
+    cfg = config_cls(llm_config=llm, auto_map=AUTO_MAP, architectures=["TinyInternVLChatModel"], **(vision or {}))
     torch.manual_seed(0)
     model = model_cls(cfg)
     model.apply(model._init_weights)
@@ -43,6 +37,16 @@ def make(out_dir, demo=False, llm_sizes=None, vision=None, dtype=None):
         model.config.torch_dtype = dtype
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
+
+
+def remote_classes(out_dir):
+    """The test model's remote code copied into `out_dir` and its (config, model) classes imported from there, the
+    way transformers will: as a package module next to the weights."""
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    for f in REMOTE.glob("*.py"):
+        shutil.copy(f, Path(out_dir) / f.name)
+    return tuple(get_class_from_dynamic_module(AUTO_MAP[k], str(out_dir)) for k in ("AutoConfig", "AutoModel"))
 
 
 def _demo_head(model, tok, llm):
