@@ -245,7 +245,7 @@ def available_adapters(root: Path | None = None) -> list[str]:
     root = root or project_root()
     d = root / "images" / "worker" / "vlmrun_worker" / "adapters"
     # shared helpers and engine wrappers, not model code; openai_api is the API models' (source.api) request builder
-    engines = {"base", "gpu", "shared_images", "vllm_chat", "openai_api"}
+    engines = {"base", "gpu", "shared_images", "internvl_tiles", "vllm_chat", "openai_api"}
     return sorted(p.stem for p in d.glob("*.py") if not p.stem.startswith("_") and p.stem not in engines)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..video import internvl_video_prompt
 from .base import dtype_kwargs, generation_kwargs, letter_prompt, placed, placement, with_suffix
+from .internvl_tiles import SharedTiles, TileCache, tile_key
 
 SHORT = " Answer the question using a single word or phrase."
 
@@ -76,7 +77,8 @@ def tile_image(image, max_num: int = 6, use_thumbnail: bool = True, image_size: 
 
 
 def pixel_values(image, max_num: int, dtype, image_size: int = IMAGE_SIZE, upscale: bool = False):
-    """Tiles as a (n, 3, 448, 448) tensor: bicubic resize, scale to [0, 1], ImageNet normalisation.
+    """Tiles as a (n, 3, 448, 448) tensor: bicubic resize, scale to [0, 1], ImageNet normalisation (float32, the
+    operations of torchvision's ToTensor and Normalize, so the same values).
     upscale: the image is first doubled in size (bilinear), as VLMEvalKit does for MMMU's first image."""
     import numpy as np
     import torch
@@ -85,14 +87,11 @@ def pixel_values(image, max_num: int, dtype, image_size: int = IMAGE_SIZE, upsca
     image = image.convert("RGB")
     if upscale:
         image = image.resize((image.width * 2, image.height * 2), Image.BILINEAR)
-    mean = np.array(MEAN, dtype=np.float32)[:, None, None]
-    std = np.array(STD, dtype=np.float32)[:, None, None]
-    arrs = []
-    for t in tile_image(image, max_num=max_num, image_size=image_size):
-        t = t.resize((image_size, image_size), Image.BICUBIC)
-        a = np.asarray(t, dtype=np.float32).transpose(2, 0, 1) / 255.0
-        arrs.append((a - mean) / std)
-    return torch.from_numpy(np.stack(arrs)).to(dtype)
+    tiles = [t.resize((image_size, image_size), Image.BICUBIC)
+             for t in tile_image(image, max_num=max_num, image_size=image_size)]
+    x = torch.from_numpy(np.stack([np.asarray(t) for t in tiles])).permute(0, 3, 1, 2).contiguous()
+    x = x.to(torch.float32).div_(255).sub_(torch.tensor(MEAN).view(3, 1, 1)).div_(torch.tensor(STD).view(3, 1, 1))
+    return x.to(dtype)
 
 
 TOTAL_MAX_NUM = 64  # VLMEvalKit's cap on the tiles of all of a row's images together
@@ -118,29 +117,60 @@ class Adapter:
                                                       **where), device, where)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True, use_fast=False)
         self.gen = generation_kwargs(spec)
+        self.tiles = TileCache()
+        self.shared = SharedTiles(self.model)
 
     def prepare(self, samples):
-        # per sample: one tensor per image (its tiles); a video's frames are one tile each (VLMEvalKit's max_num 1
-        # for video datasets), its prompt the message as build_video_prompt rewrites it
-        pv, prompts = [], []
+        # per sample: one tensor per image (its tiles, made once per image: TileCache) and each image's key; a
+        # video's frames are one tile each (VLMEvalKit's max_num 1 for video datasets), its prompt the message as
+        # build_video_prompt rewrites it
+        pv, prompts, keys = [], [], []
         for s in samples:
             tiles = [(1, False)] * len(s.images) if s.message is not None else tiling(self.spec, len(s.images))
-            pv.append([pixel_values(im, n, self.dtype, upscale=up) for im, (n, up) in zip(s.images, tiles)])
+            ks = [tile_key(im, n, up, str(self.dtype)) for im, (n, up) in zip(s.images, tiles)]
+            pv.append([self.tiles.get(k, lambda im=im, n=n, up=up: pixel_values(im, n, self.dtype, upscale=up))
+                       for k, im, (n, up) in zip(ks, s.images, tiles)])
+            keys.append(ks)
             prompts.append(with_suffix(internvl_video_prompt(s.message, self.spec.get("bench", "")), self.spec)
                            if s.message is not None else build_prompt(s.question, self.spec, s.extra, len(s.images)))
-        return pv, prompts
+        return pv, prompts, keys
 
     def generate(self, samples, prepared=None) -> list[str]:
         import torch
 
-        pv, prompts = prepared if prepared is not None else self.prepare(samples)
+        pv, prompts, keys = prepared if prepared is not None else self.prepare(samples)
+        if len(samples) == 1 or any(len(p) != 1 for p in pv):
+            # one question at a time; several images go in as num_patches_list, as InternVL2's chat() takes them;
+            # none (a text-only request to `vlmrun serve`): chat() without pixel values
+            parts = [[i] for i in range(len(samples))]
+        else:
+            parts = self.unpadded(pv, prompts) if str(self.device).startswith("cpu") else [list(range(len(samples)))]
+        out = [None] * len(samples)
         with torch.inference_mode():
-            if len(samples) == 1 or any(len(p) != 1 for p in pv):
-                # one question at a time; several images go in as num_patches_list, as InternVL2's chat() takes them;
-                # none (a text-only request to `vlmrun serve`): chat() without pixel values
-                return [self.model.chat(self.tokenizer, torch.cat(p).to(self.device) if p else None, q, dict(self.gen),
-                                        num_patches_list=[t.shape[0] for t in p] if p else None)
-                        for p, q in zip(pv, prompts)]
-            return list(self.model.batch_chat(self.tokenizer, torch.cat([p[0] for p in pv]).to(self.device),
-                                              num_patches_list=[p[0].shape[0] for p in pv], questions=prompts,
-                                              generation_config=dict(self.gen)))
+            for part in parts:
+                for i, answer in zip(part, self._chat(part, pv, prompts, keys)):
+                    out[i] = answer
+        return out
+
+    def unpadded(self, pv, prompts) -> list[list[int]]:
+        """On the CPU, a batch's rows in groups of equal prompt length (equal tile count, equal token count of the
+        text), each group one batch_chat call: a padded batch costs more than batching saves there (transformers
+        4.37 builds a dense (batch, 1, L, L) mask over ~1850-token prompts, and attention can no longer skip the
+        causal half), while an unpadded one costs no more than its rows one by one."""
+        groups: dict = {}
+        for i, (p, q) in enumerate(zip(pv, prompts)):
+            groups.setdefault((p[0].shape[0], len(self.tokenizer(q).input_ids)), []).append(i)
+        return list(groups.values())
+
+    def _chat(self, part, pv, prompts, keys) -> list[str]:
+        import torch
+
+        if len(part) == 1:
+            p, q, k = pv[part[0]], prompts[part[0]], keys[part[0]]
+            self.shared.expect(k or None, [t.shape[0] for t in p])
+            return [self.model.chat(self.tokenizer, torch.cat(p).to(self.device) if p else None, q, dict(self.gen),
+                                    num_patches_list=[t.shape[0] for t in p] if p else None)]
+        self.shared.expect([keys[i][0] for i in part], [pv[i][0].shape[0] for i in part])
+        return list(self.model.batch_chat(self.tokenizer, torch.cat([pv[i][0] for i in part]).to(self.device),
+                                          num_patches_list=[pv[i][0].shape[0] for i in part],
+                                          questions=[prompts[i] for i in part], generation_config=dict(self.gen)))

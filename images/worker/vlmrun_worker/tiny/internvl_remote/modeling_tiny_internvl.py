@@ -52,7 +52,7 @@ class TinyInternVLChatModel(PreTrainedModel):
             side = int(x.shape[1] ** 0.5)
             x = x.reshape(x.shape[0], side, side, x.shape[-1])
         else:
-            x = self.patch_embed(pixel_values).permute(0, 2, 3, 1)  # n, h, w, c
+            x = self.patch_embed(pixel_values).permute(0, 2, 3, 1).contiguous()  # n, h, w, c
         x = self.pixel_shuffle(x, self.config.downsample_ratio)
         x = x.reshape(x.shape[0], -1, x.shape[-1])
         return self.mlp1(x)
