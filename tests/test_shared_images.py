@@ -45,40 +45,7 @@ def test_rows_of_one_image_are_next_to_each_other_where_their_shortest_sorts():
 @pytest.mark.docker
 @pytest.mark.parametrize("model", ["tiny-qwen2-vl", "tiny-qwen2.5-vl"])
 def test_repeated_images_are_encoded_once_with_the_same_answers(model, tmp_path, docker_client):
-    import host
-    from cases import image
-
-    from vlmrun.container import model_settings
-    from vlmrun.evaluate import Evaluator
-    from vlmrun.manifest import Catalogue
-    from vlmrun.plan import make_plan
-
-    cat = Catalogue()
-    (job,) = make_plan(cat, [model], ["MME-mini"], tmp_path / "plan")
-    env, model_dir = Evaluator(cat).prepare(job)
-    work = tmp_path / "work"
-    work.mkdir()
-    # 3 images of different sizes, 2 questions each as in MME (the second row refers to the first's image),
-    # one image asked 3 times; rows out of order
-    sizes = [(120, 90), (64, 200), (150, 150)]
-    lines = ["index\timage\tquestion\tanswer\tcategory"]
-    asks = [(0, "Is there a cat?"), (1, "Is this red?"), (2, "Is it day?"), (0, "Is there a dog?"),
-            (1, "Is this blue? Please answer yes or no."), (2, "Is it night?"), (2, "Is it noon?")]
-    first: dict = {}
-    for i, (k, q) in enumerate(asks):
-        if k in first:
-            cell = first[k]
-        else:
-            cell, first[k] = image(k, sizes[k], fmt="PNG"), str(i)
-        lines.append(f"{i}\t{cell}\t{q} Please answer yes or no.\tYes\texistence")
-    (work / "rows.tsv").write_text("\n".join(lines) + "\n")
-    spec = {**model_settings(job), "bench": "MME", "bench_type": "yorn"}
-    (work / "cfg.json").write_text(json.dumps({"model_dir": "/model", "spec": spec, "batch_size": 4,
-                                               "data": "/work/rows.tsv", "out": "/work/out.json"}))
-    proc = host.run_in_image(env.tag, work, ["/parity/shared_images_check.py", "/work/cfg.json"],
-                             mounts=((model_dir, "/model"),))
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    out = json.loads((work / "out.json").read_text())
+    out = _check_in_image(model, "shared_images_check.py", " Please answer yes or no.", tmp_path)
     # grouped by size, each image's rows together: batches of 4 -> [img0 x2, img1 x2], [img2 x3]
     assert out["stats"] == {"images": 7, "encoded": 3}
     assert out["encoded_batch1"] == 3  # at batch 1 each image's later rows reuse the features of its first
@@ -95,6 +62,22 @@ def test_internvl_tiles_and_encodes_each_image_once_and_batches_only_equal_lengt
     """InternVL (adapters/internvl_tiles.py): an image's tiles are made once and it is encoded once, across rows
     and calls; on the CPU a batch goes to batch_chat in groups of equal prompt length (no padding mask). The
     answers equal those with every row tiled and encoded, those at batch 1, and those of one padded call per batch."""
+    # image 0's two questions are as long as each other, image 1's are not; at batch 4: [0, 0, 1, 1], [2, 2, 2]
+    out = _check_in_image("tiny-internvl", "internvl_tiles_check.py", "", tmp_path)
+    assert out["stats"] == {"images": 7, "encoded": 3}  # each image encoded once, across calls too
+    assert out["encoded_batch1"] == 3  # at batch 1 an image's later rows reuse the features of its first
+    assert out["calls"] and all(len(set(c)) == 1 for c in out["calls"])  # no batch_chat call pads
+    assert any(len(c) == 2 for c in out["calls"])  # image 0's two equal-length questions in one call
+    assert out["pixels_fresh"]  # the cached tiles are what pixel_values makes afresh, contiguous as ToTensor's
+    assert out["batched"] == out["unshared"] == out["batch1"] == out["padded"]
+    assert all(len(v) == 1 + 8 for v in out["batched"].values())  # the start token, 8 new ones (max_new_tokens)
+    assert out["embeds_max_abs_diff"] == 0.0
+
+
+def _check_in_image(model: str, script: str, suffix: str, tmp_path) -> dict:
+    """tests/parity/<script> in the model's image on 7 MME rows that repeat images, batch 4: 3 images of different
+    sizes (InternVL: 6 tiles + thumbnail, 3 + thumbnail, 1), 2 questions each as in MME (the second row refers to
+    the first's image), one image asked 3 times; rows out of order. Returns the script's output."""
     import host
     from cases import image
 
@@ -104,35 +87,25 @@ def test_internvl_tiles_and_encodes_each_image_once_and_batches_only_equal_lengt
     from vlmrun.plan import make_plan
 
     cat = Catalogue()
-    (job,) = make_plan(cat, ["tiny-internvl"], ["MME-mini"], tmp_path / "plan")
+    (job,) = make_plan(cat, [model], ["MME-mini"], tmp_path / "plan")
     env, model_dir = Evaluator(cat).prepare(job)
     work = tmp_path / "work"
     work.mkdir()
-    # 7 tiles + thumbnail, 3 tiles + thumbnail, 1 tile; image 0's two questions are as long as each other, image
-    # 1's are not; image 2 is asked 3 times
     sizes = [(120, 90), (64, 200), (150, 150)]
+    lines = ["index\timage\tquestion\tanswer\tcategory"]
     asks = [(0, "Is there a cat?"), (1, "Is this red?"), (2, "Is it day?"), (0, "Is there a dog?"),
             (1, "Is this blue? Please answer yes or no."), (2, "Is it night?"), (2, "Is it noon?")]
-    lines, first = ["index\timage\tquestion\tanswer\tcategory"], {}
+    first: dict = {}
     for i, (k, q) in enumerate(asks):
         if k in first:
             cell = first[k]
         else:
             cell, first[k] = image(k, sizes[k], fmt="PNG"), str(i)
-        lines.append(f"{i}\t{cell}\t{q}\tYes\texistence")
+        lines.append(f"{i}\t{cell}\t{q}{suffix}\tYes\texistence")
     (work / "rows.tsv").write_text("\n".join(lines) + "\n")
     spec = {**model_settings(job), "bench": "MME", "bench_type": "yorn"}
     (work / "cfg.json").write_text(json.dumps({"model_dir": "/model", "spec": spec, "batch_size": 4,
                                                "data": "/work/rows.tsv", "out": "/work/out.json"}))
-    proc = host.run_in_image(env.tag, work, ["/parity/internvl_tiles_check.py", "/work/cfg.json"],
-                             mounts=((model_dir, "/model"),))
+    proc = host.run_in_image(env.tag, work, [f"/parity/{script}", "/work/cfg.json"], mounts=((model_dir, "/model"),))
     assert proc.returncode == 0, proc.stdout[-3000:]
-    out = json.loads((work / "out.json").read_text())
-    assert out["stats"] == {"images": 7, "encoded": 3}  # each image encoded once, across calls too
-    assert out["encoded_batch1"] == 3  # at batch 1 an image's later rows reuse the features of its first
-    assert out["calls"] and all(len(set(c)) == 1 for c in out["calls"])  # no batch_chat call pads
-    assert any(len(c) == 2 for c in out["calls"])  # image 0's two equal-length questions in one call
-    assert out["pixels_fresh"]  # the cached tiles are what pixel_values makes afresh, contiguous as ToTensor's
-    assert out["batched"] == out["unshared"] == out["batch1"] == out["padded"]
-    assert all(len(v) == 1 + 8 for v in out["batched"].values())  # the start token, 8 new ones (max_new_tokens)
-    assert out["embeds_max_abs_diff"] == 0.0
+    return json.loads((work / "out.json").read_text())
