@@ -104,9 +104,46 @@ def _format_for(name: str) -> str:
     return fmt
 
 
-_RECENT: OrderedDict = OrderedDict()  # (base64 text, format) -> the image: the last few decoded
-_RECENT_LOCK = threading.Lock()  # prefetch threads load rows side by side
+class Recent:
+    """The values of the last `size` keys asked for (the least recently used goes first), each made once by the
+    `make` its first `get` brings. Thread-safe: prefetch threads prepare rows side by side. `ENABLED = False` (on a
+    subclass) makes every value afresh and keeps none."""
+
+    ENABLED = True
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        if not self.ENABLED:
+            return make()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self):
+        return len(self._items)
+
+    def __contains__(self, key):
+        return key in self._items
+
+
 RECENT_MAX = 8
+_RECENT = Recent(RECENT_MAX)  # (base64 text, format) -> the image: the last few decoded
 
 
 def load_image(b64: str, name: str):
@@ -114,17 +151,7 @@ def load_image(b64: str, name: str):
     file name, read back, converted to RGB. The rows of one image come one after another (group_by_length; MME's
     two questions, MMBench's circular copies), so the last few images are kept and each row gets a copy."""
     key = (b64, _format_for(name))
-    with _RECENT_LOCK:
-        img = _RECENT.get(key)
-        if img is not None:
-            _RECENT.move_to_end(key)
-    if img is None:
-        img = _round_trip(*key)
-        with _RECENT_LOCK:
-            _RECENT[key] = img
-            while len(_RECENT) > RECENT_MAX:
-                _RECENT.popitem(last=False)
-    return img.copy()
+    return _RECENT.get(key, lambda: _round_trip(*key)).copy()
 
 
 def _round_trip(b64: str, fmt: str):

@@ -4,44 +4,25 @@ MME asks two questions of each image and MMBench's circular rows show one image 
 image come one after another (MME's order, and `group_by_length`). Tiling an image (resize, crop, normalise: tens
 of milliseconds on one core for 7 tiles) is done once: `TileCache` keeps the tiles of the last few images. The
 model's `extract_feature` (InternViT, pixel shuffle and projector, each tile on its own), wrapped (`SharedTiles`),
-encodes each distinct image of a call once and hands every copy its features; the last image of a call is kept
-with its features, so at batch 1 an image's second question reuses them. The language model sees the same features
+encodes each distinct image of a call once and hands every copy its features; the features of the last few images
+encoded are kept, so at batch 1 an image's second question reuses them. The language model sees the same features
 it would without this.
 """
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 
+from ..data import Recent
 from .shared_images import copies_of, firsts, image_digest
 
 
-class TileCache:
+class TileCache(Recent):
     """The tiles of the last `size` (image, tiling) pairs, keyed by every pixel of the image (image_digest) and
     the tiling settings. Rows share the cached tensor: callers copy it (torch.cat, .to(device)) and never change
-    it. Thread-safe (prefetch threads prepare batches side by side). `ENABLED = False` turns it off."""
-
-    ENABLED = True
+    it. `ENABLED = False` turns it off."""
 
     def __init__(self, size: int = 8):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, make):
-        if not self.ENABLED:
-            return make()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+        super().__init__(size)
 
 
 def tile_key(image, *settings) -> tuple:
